@@ -1,0 +1,221 @@
+"""The Python API: ``Assistant.chat(text, thread_id, attachments) -> Reply``, and a streaming form.
+
+>>> from assistant import Assistant
+>>> reply = Assistant().chat("write me a sad folk song about leaving home")
+>>> print(reply.text); [f.path for f in reply.files]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from assistant.config import Settings, get_settings
+from assistant.llm import ChatTextGenerator, LLMConfigError, describe_backend, make_chat_model
+from tools.textgen import TextGenerator
+from tools.types import OutputFile
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """One tool the agent ran for a message: its arguments, what it told the model, what it shows the person."""
+
+    name: str
+    arguments: dict[str, Any]
+    summary: str
+    ok: bool
+    display: str = ""
+    files: tuple[OutputFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The assistant's answer to one message: the text and every file the tools made."""
+
+    text: str
+    thread_id: str
+    files: tuple[OutputFile, ...] = ()
+    steps: tuple[ToolStep, ...] = ()
+
+    def files_of(self, kind: str) -> list[OutputFile]:
+        """The files of one kind: audio, midi, image, score, json or text."""
+        return [f for f in self.files if f.kind == kind]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress event from :meth:`Assistant.stream`.
+
+    kinds: ``tool_started`` (tool, arguments), ``tool_finished`` (step), ``text``
+    (text), and last ``reply`` (reply).
+    """
+
+    kind: Literal["tool_started", "tool_finished", "text", "reply"]
+    tool: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    step: ToolStep | None = None
+    reply: Reply | None = None
+
+
+class AssistantError(RuntimeError):
+    """A problem the user can fix (bad attachment, unreachable chat server); one sentence."""
+
+
+class Assistant:
+    """bandmate's conversational entry point. Heavy parts (the model, the memory) load on first use."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        chat_model: BaseChatModel | None = None,
+        text_generator: TextGenerator | None = None,
+        tools: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self._chat_model = chat_model
+        self._text_generator = text_generator
+        self._tool_names = list(tools) if tools is not None else None
+        self._agent = None
+        self._memory = None
+
+    # -- lazily built parts -------------------------------------------------
+    @property
+    def chat_model(self) -> BaseChatModel:
+        if self._chat_model is None:
+            self._chat_model = make_chat_model(self.settings)
+        return self._chat_model
+
+    @property
+    def text_generator(self) -> TextGenerator:
+        """The LLM that tools use to write text (lyrics, captions, answers): the same configured model."""
+        if self._text_generator is None:
+            self._text_generator = ChatTextGenerator(self.chat_model)
+        return self._text_generator
+
+    @property
+    def backend(self) -> str:
+        return describe_backend(self.settings)
+
+    def _get_agent(self):
+        if self._agent is None:
+            from assistant.agent import build_agent, open_memory
+            from assistant.toolkit import ToolContext, build_toolkit
+
+            ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator)
+            self._memory = open_memory(self.settings.memory_db)
+            self._agent = build_agent(
+                self.chat_model, build_toolkit(ctx, self._tool_names), self._memory, self.settings.max_tool_steps
+            )
+        return self._agent
+
+    # -- conversation -------------------------------------------------------
+    def chat(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Reply:
+        """Answer one message in a conversation thread, running whatever tools it needs."""
+        reply = None
+        for event in self.stream(text, thread_id=thread_id, attachments=attachments):
+            if event.kind == "reply":
+                reply = event.reply
+        assert reply is not None
+        return reply
+
+    def stream(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Iterator[Event]:
+        """Like :meth:`chat`, yielding progress events as tools start and finish; the last event is the reply."""
+        content = _with_attachments(text, attachments)
+        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_tool_steps + 8}
+        steps: list[ToolStep] = []
+        pending: dict[str, tuple[str, dict]] = {}
+        final_text = ""
+        try:
+            for update in self._get_agent().stream({"messages": [HumanMessage(content)]}, config, stream_mode="updates"):
+                for node_update in update.values():
+                    for msg in (node_update or {}).get("messages", []) if isinstance(node_update, dict) else []:
+                        if isinstance(msg, AIMessage) and msg.tool_calls:
+                            for call in msg.tool_calls:
+                                pending[call["id"]] = (call["name"], call["args"])
+                                yield Event("tool_started", tool=call["name"], arguments=call["args"])
+                        elif isinstance(msg, AIMessage):
+                            final_text = _text_of(msg)
+                            if final_text:
+                                yield Event("text", text=final_text)
+                        elif isinstance(msg, ToolMessage):
+                            step = _step_from(msg, pending.pop(msg.tool_call_id, (msg.name or "tool", {})))
+                            steps.append(step)
+                            yield Event("tool_finished", tool=step.name, step=step)
+        except LLMConfigError as exc:
+            raise AssistantError(str(exc)) from exc
+        except Exception as exc:
+            raise _explain(exc, self.settings) from exc
+        if not final_text:
+            final_text = "\n".join(s.summary for s in steps) or "I have no answer to that yet."
+        files = tuple(f for s in steps for f in s.files)
+        yield Event("reply", reply=Reply(text=final_text, thread_id=thread_id, files=files, steps=tuple(steps)))
+
+    def history(self, thread_id: str = "default") -> list[tuple[str, str]]:
+        """The (role, text) turns of a thread, oldest first, as remembered in SQLite."""
+        state = self._get_agent().get_state({"configurable": {"thread_id": thread_id}})
+        turns = []
+        for msg in state.values.get("messages", []):
+            if isinstance(msg, HumanMessage):
+                turns.append(("user", _text_of(msg)))
+            elif isinstance(msg, AIMessage) and not msg.tool_calls:
+                turns.append(("assistant", _text_of(msg)))
+        return turns
+
+
+def _with_attachments(text: str, attachments: Sequence[str | Path]) -> str:
+    paths = []
+    for item in attachments:
+        path = Path(item).expanduser().resolve()
+        if not path.is_file():
+            raise AssistantError(f"The attached file {item} does not exist; check the path.")
+        paths.append(str(path))
+    return f"{text}\n\nAttached files: {', '.join(paths)}" if paths else text
+
+
+def _text_of(msg: AIMessage) -> str:
+    content = msg.content
+    if isinstance(content, str):
+        return content.strip()
+    return "".join(p.get("text", "") for p in content if isinstance(p, dict)).strip()
+
+
+def _step_from(msg: ToolMessage, call: tuple[str, dict]) -> ToolStep:
+    artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
+    files = tuple(
+        OutputFile(path=Path(f["path"]), kind=f["kind"], description=f.get("description", "")) for f in artifact.get("files", [])
+    )
+    return ToolStep(
+        name=call[0],
+        arguments=dict(call[1]),
+        summary=str(msg.content),
+        ok=msg.status != "error",
+        display=artifact.get("display", ""),
+        files=files,
+    )
+
+
+def _explain(exc: Exception, settings: Settings) -> Exception:
+    """Turn a chat-service failure into one sentence naming the setting to fix."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover
+        return exc
+    where = settings.base_url or "api.openai.com"
+    if isinstance(exc, openai.AuthenticationError):
+        return AssistantError(f"The chat server at {where} rejected the API key; check BANDMATE_API_KEY (or OPENAI_API_KEY).")
+    if isinstance(exc, openai.APITimeoutError):
+        return AssistantError(f"The chat server at {where} did not answer in {settings.request_timeout:.0f} s; check it is running or raise BANDMATE_REQUEST_TIMEOUT.")
+    if isinstance(exc, openai.APIConnectionError):
+        return AssistantError(f"Cannot reach the chat server at {where}; start it or fix BANDMATE_BASE_URL.")
+    if isinstance(exc, openai.NotFoundError):
+        return AssistantError(f"The chat server at {where} does not know the model {settings.model!r}; fix BANDMATE_MODEL.")
+    if isinstance(exc, openai.APIStatusError):
+        return AssistantError(f"The chat server at {where} answered with an error ({exc.status_code}); check its logs and BANDMATE_MODEL.")
+    return exc

@@ -1,0 +1,139 @@
+"""The capabilities the agent and the CLI share: thin calls into ``tools/`` that return ToolOutput.
+
+Each function is ``name(ctx, out_dir, **arguments) -> ToolOutput``; its typed
+arguments become the tool's schema (descriptions live in prompts/tools.toml), and
+the CLI subcommands call the same functions, so both paths do the same thing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from assistant.toolkit import ToolContext, ToolOutput
+from tools.types import OutputFile
+
+Instruction = Literal["writing", "summary", "paraphrase", "prediction_attribute"]
+
+
+def compose_song(
+    ctx: ToolContext,
+    out_dir: Path,
+    prompt: str,
+    genre: str | None = None,
+    mood: str | None = None,
+    title: str | None = None,
+    artist: str | None = None,
+    era: str | None = None,
+    key: str | None = None,
+    tempo: float | None = None,
+    length_seconds: float | None = None,
+    instruments: list[str] | None = None,
+    lyrics: str | None = None,
+    seed: int = 0,
+) -> ToolOutput:
+    from tools.compose import SongRequest
+    from tools.compose import compose_song as compose
+
+    request = SongRequest(prompt=prompt, title=title, artist=artist, genre=genre, era=era, mood=mood, key=key,
+                          tempo=tempo, length_seconds=length_seconds, instruments=instruments or None,
+                          lyrics=lyrics, seed=seed)
+    song = compose(request, llm=None if lyrics else ctx.text_generator(), out_dir=out_dir)
+    kinds = ", ".join(sorted({f.kind for f in song.files}))
+    summary = f"Made the song {song.summary()}\nFiles made: {kinds}."
+    display = "\n".join([song.summary(), "", song.lyrics.text() if hasattr(song.lyrics, "text") else ""]).strip()
+    return ToolOutput(summary=summary, files=list(song.files), display=display, data=song.to_dict())
+
+
+def write_lyrics(
+    ctx: ToolContext,
+    out_dir: Path,
+    prompt: str,
+    genre: str | None = None,
+    mood: str | None = None,
+    title: str | None = None,
+    artist: str | None = None,
+    era: str | None = None,
+) -> ToolOutput:
+    from tools.lyrics import write_lyrics as write
+
+    brief = {"prompt": prompt, "genre": genre, "mood": mood, "title": title, "artist": artist, "era": era}
+    lyrics = write(brief, ctx.text_generator())
+    text = lyrics.text()
+    return ToolOutput(summary=f"Wrote lyrics ({len(lyrics.sections)} sections):\n{text}", display=text, data=lyrics.to_dict())
+
+
+def classify_genre(ctx: ToolContext, out_dir: Path, lyrics: str) -> ToolOutput:
+    from tools.genre import classify_genre as classify
+
+    scores = classify(lyrics)[:5]
+    ranked = ", ".join(f"{s.genre} {s.score:.0%}" for s in scores)
+    return ToolOutput(summary=f"Most likely genres: {ranked}.", display=f"Genre: {ranked}",
+                      data={"genres": [{"genre": s.genre, "score": s.score} for s in scores]})
+
+
+def suggest_chords(
+    ctx: ToolContext,
+    out_dir: Path,
+    genre: str | None = None,
+    mood: str | None = None,
+    key: str | None = None,
+    lyrics: str | None = None,
+    bars: int = 8,
+    seed: int = 0,
+) -> ToolOutput:
+    from tools.chords import suggest_progression
+
+    prog = suggest_progression(genre=genre, mood=mood, key=key, lyrics=lyrics, bars=bars, seed=seed)
+    return ToolOutput(summary=prog.summary(), display=prog.summary(), data=prog.to_dict())
+
+
+def render_music(
+    ctx: ToolContext,
+    out_dir: Path,
+    source: str,
+    tempo: float | None = None,
+    instrument: str | None = None,
+) -> ToolOutput:
+    from tools.render import render_any
+
+    result = render_any(source, out_dir, tempo=tempo, instrument=instrument)
+    summary = f"Rendered {result.duration_seconds:.1f} s of audio at {result.tempo:g} BPM."
+    if result.notes:
+        summary += " " + " ".join(result.notes)
+    return ToolOutput(summary=summary, files=list(result.files), display=summary,
+                      data={"duration_seconds": result.duration_seconds, "tempo": result.tempo})
+
+
+def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
+    from tools.analyze import analyze_audio as analyze
+    from tools.files import atomic_write_text
+
+    analysis = analyze(path)
+    facts = analysis.summary()
+    import json
+
+    report = atomic_write_text(out_dir / f"{Path(path).stem}.analysis.json", json.dumps(analysis.to_dict(), indent=1))
+    return ToolOutput(summary=f"Analysis of {Path(path).name}:\n{facts}", files=[OutputFile.of(report, "analysis")],
+                      display=facts, data=analysis.to_dict())
+
+
+def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: Instruction = "writing") -> ToolOutput:
+    from tools.caption import caption_tags as caption
+
+    result = caption(tags, instruction=instruction, llm=ctx.text_generator())
+    return ToolOutput(summary=f"Caption: {result.text}", display=result.text, data=result.to_dict())
+
+
+def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
+    from tools.caption import caption_audio as caption
+
+    result = caption(path, llm=ctx.text_generator())
+    return ToolOutput(summary=f"Caption: {result.text}", display=result.text, data=result.to_dict())
+
+
+def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: str) -> ToolOutput:
+    from tools.audio_qa import answer_audio_question as answer
+
+    result = answer(path, question, llm=ctx.text_generator())
+    return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=result.to_dict())

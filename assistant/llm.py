@@ -1,0 +1,113 @@
+"""Chat-model backends behind one factory, and the text generator the tools use.
+
+- ``local`` (default): the embedded GGUF model through llama-cpp-python
+  (:class:`assistant.local_llm.ChatLocalGGUF`), offline on a CPU.
+- ``openai``: any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server,
+  Ollama) through langchain-openai's ``ChatOpenAI`` with native tool calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from assistant.config import Settings
+from assistant.model_files import EMBEDDED_MODEL_NAME, ModelFilesError, embedded_model_path
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+class LLMConfigError(RuntimeError):
+    """The LLM backend is misconfigured or unreachable; the message names the setting to fix."""
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel:
+    """Build the configured chat model, or raise LLMConfigError with one sentence saying what to fix."""
+    if settings.llm_backend == "openai":
+        return _openai_chat(settings)
+    return _local_chat(settings)
+
+
+def _openai_chat(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    key = settings.resolved_api_key
+    if not key:
+        if settings.base_url is None:
+            raise LLMConfigError(
+                "The openai backend needs an API key: set BANDMATE_API_KEY (or OPENAI_API_KEY), "
+                "or point BANDMATE_BASE_URL at a local OpenAI-compatible server."
+            )
+        key = "not-needed"  # local servers (vLLM, llama.cpp, Ollama) accept any key
+    return ChatOpenAI(
+        model=settings.model or DEFAULT_OPENAI_MODEL,
+        base_url=settings.base_url,
+        api_key=key,
+        temperature=settings.temperature,
+        timeout=settings.request_timeout,
+        max_retries=1,
+    )
+
+
+def _local_chat(settings: Settings) -> BaseChatModel:
+    from assistant.local_llm import ChatLocalGGUF
+
+    if settings.model and settings.model.endswith(".gguf"):
+        path = Path(settings.model).expanduser()
+        if not path.exists():
+            raise LLMConfigError(f"The model file {path} does not exist; fix BANDMATE_MODEL or unset it to use the embedded model.")
+        name = path.stem
+    else:
+        try:
+            path = embedded_model_path(settings.models_dir)
+        except ModelFilesError as exc:
+            raise LLMConfigError(str(exc)) from exc
+        name = EMBEDDED_MODEL_NAME
+    return ChatLocalGGUF(
+        model_path=str(path),
+        model_name=name,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        temperature=settings.temperature,
+    )
+
+
+def describe_backend(settings: Settings) -> str:
+    """A short human description of the configured backend, for status lines."""
+    if settings.llm_backend == "openai":
+        return f"openai-compatible {settings.model or DEFAULT_OPENAI_MODEL} at {settings.base_url or 'api.openai.com'}"
+    return f"local {settings.model or EMBEDDED_MODEL_NAME}"
+
+
+class ChatTextGenerator:
+    """The ``tools.textgen.TextGenerator`` interface over any langchain chat model."""
+
+    def __init__(self, chat: BaseChatModel, name: str | None = None) -> None:
+        self.chat = chat
+        self.name = name or getattr(chat, "model_name", None) or type(chat).__name__
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int | None = None,
+        repeat_penalty: float | None = None,
+    ) -> str:
+        """Complete ``prompt`` as one chat turn and return the text."""
+        messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
+        kwargs: dict = {"max_tokens": max_tokens, "temperature": temperature}
+        if seed is not None:
+            kwargs["seed"] = seed
+        if repeat_penalty is not None:
+            if self.chat._llm_type == "bandmate-local-gguf":
+                kwargs["repeat_penalty"] = repeat_penalty
+            else:  # OpenAI-compatible servers know frequency_penalty, not llama.cpp's repeat penalty
+                kwargs["frequency_penalty"] = min(2.0, max(0.0, (repeat_penalty - 1.0) * 2.0))
+        reply = self.chat.invoke(messages, **kwargs)
+        content = reply.content
+        return content if isinstance(content, str) else "".join(str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)

