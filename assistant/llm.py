@@ -71,6 +71,7 @@ def _local_chat(settings: Settings) -> BaseChatModel:
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         temperature=settings.temperature,
+        state_cache_dir=str(Path(settings.home).expanduser() / "cache" / "llm"),
     )
 
 

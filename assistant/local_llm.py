@@ -10,11 +10,15 @@ is the same for this backend and for OpenAI-compatible servers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
+import re
 import threading
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -141,6 +145,7 @@ class ChatLocalGGUF(BaseChatModel):
     tool_call_max_tokens: int = 384
     repeat_penalty: float = 1.1
     seed: int = 0
+    state_cache_dir: str | None = None
     grammar_cache: dict = Field(default_factory=dict, exclude=True)
     _llama: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default=None)
@@ -165,9 +170,12 @@ class ChatLocalGGUF(BaseChatModel):
         return self._llama, self._lock
 
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, grammar: Any = None,
-                  repeat_penalty: float | None = None, seed: int | None = None) -> str:
+                  repeat_penalty: float | None = None, seed: int | None = None, system: str = "") -> str:
         llama, lock = self._ensure_loaded()
         with lock:
+            state_file = self._state_file(system)
+            if state_file is not None and llama.n_tokens == 0 and state_file.exists():
+                _load_prefix_state(llama, state_file)
             out = llama.create_completion(
                 prompt=prompt,
                 max_tokens=max_tokens,
@@ -178,7 +186,16 @@ class ChatLocalGGUF(BaseChatModel):
                 stop=[_IM_END],
                 grammar=grammar,
             )
+            if state_file is not None and not state_file.exists():
+                _save_prefix_state(llama, state_file)
         return out["choices"][0]["text"]
+
+    def _state_file(self, system: str) -> Path | None:
+        """Where the evaluated system prompt is kept, so a new process skips re-reading it (~20 s on 2 cores)."""
+        if not self.state_cache_dir or not system:
+            return None
+        key = hashlib.sha256(f"{self.model_path}\n{self.n_ctx}\n{system}".encode()).hexdigest()[:24]
+        return Path(self.state_cache_dir) / f"prefix-{key}.state"
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` under the model's own tokenizer."""
@@ -255,9 +272,44 @@ class ChatLocalGGUF(BaseChatModel):
         allowed = _tools_still_allowed(messages, tools)
         prompt = self.build_prompt(messages, tools, reserve=self.tool_call_max_tokens)
         raw = self._complete(prompt, max_tokens=self.tool_call_max_tokens, temperature=temperature,
-                             grammar=self._grammar(allowed))
+                             grammar=self._grammar(allowed), system=prompt[: prompt.index(_IM_END)])
         message = parse_tool_reply(raw)
+        if message.tool_calls:
+            schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
+            user_text = _last_user_text(messages)
+            for call in message.tool_calls:
+                call["args"] = drop_ungrounded_args(call["args"], schemas.get(call["name"], {}), user_text)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _save_prefix_state(llama: Any, path: Path) -> None:
+    """Persist the model's KV cache (not its 300 MB logits buffer) atomically."""
+    state = llama.save_state()
+    payload = {"input_ids": state.input_ids[: state.n_tokens].tolist(), "n_tokens": state.n_tokens,
+               "llama_state": state.llama_state, "llama_state_size": state.llama_state_size, "seed": state.seed}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _load_prefix_state(llama: Any, path: Path) -> None:
+    """Restore a saved KV cache; a damaged file is deleted and the prompt is simply evaluated again."""
+    import numpy as np
+    from llama_cpp import LlamaState
+
+    try:
+        with open(path, "rb") as fh:
+            payload = pickle.load(fh)
+        ids = np.zeros(llama.n_ctx(), dtype=np.intc)
+        ids[: payload["n_tokens"]] = payload["input_ids"]
+        llama.load_state(LlamaState(input_ids=ids, scores=np.zeros((1, llama.n_vocab()), dtype=np.single),
+                                    n_tokens=payload["n_tokens"], llama_state=payload["llama_state"],
+                                    llama_state_size=payload["llama_state_size"], seed=payload["seed"]))
+    except Exception:  # noqa: BLE001 - a cache is never worth a failure
+        path.unlink(missing_ok=True)
+        llama.reset()
 
 
 def _text_of(msg: BaseMessage) -> str:
@@ -280,6 +332,64 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
         if isinstance(msg, ToolMessage) and msg.status != "error" and msg.name:
             called.add(msg.name)
     return [t for t in tools if t["function"]["name"] not in called]
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "sixty": 60, "half": 0.5}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _mentioned(value: Any, words: list[str], numbers: set[float]) -> bool:
+    """Did the user's words mention this value? (prefix match on words, numbers as digits or words, minutes)"""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return any(abs(value - n) < 1e-6 or abs(value - 60 * n) < 1e-6 for n in numbers)
+    if isinstance(value, list):
+        return any(_mentioned(v, words, numbers) for v in value)
+    tokens = _words(str(value))
+    if not tokens:
+        return False
+
+    def seen(token: str) -> bool:
+        stem = token[:5]
+        return any(w == token or (len(token) >= 3 and w.startswith(stem)) for w in words)
+
+    long_tokens = [t for t in tokens if len(t) >= 3]
+    return all(seen(t) for t in long_tokens) if long_tokens else any(seen(t) for t in tokens)
+
+
+def drop_ungrounded_args(args: dict, schema: dict, user_text: str) -> dict:
+    """Remove optional arguments whose values the user never mentioned.
+
+    Small models fill every optional field (a key, a tempo, a length) with guesses;
+    a value the user did not ask for is better left to the tool's own defaults.
+    Required arguments are kept as written.
+    """
+    required = set(schema.get("required", []))
+    words = _words(user_text)
+    numbers = {float(w) for w in words if w.isdigit()} | {float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS}
+    kept = {}
+    for name, value in args.items():
+        if name in required:
+            kept[name] = value
+        elif isinstance(value, list):
+            items = [v for v in value if _mentioned(v, words, numbers)]
+            if items:
+                kept[name] = items
+        elif _mentioned(value, words, numbers):
+            kept[name] = value
+    return kept
+
+
+def _last_user_text(messages: Sequence[BaseMessage]) -> str:
+    for msg in reversed(messages):
+        if isinstance(msg, HumanMessage):
+            return _text_of(msg)
+    return ""
 
 
 def parse_tool_reply(raw: str) -> AIMessage:
