@@ -1,0 +1,579 @@
+"""Turn a score into files: MIDI, a MusicXML lead sheet, WAV and OGG audio, a piano roll, a chord chart.
+
+Audio comes from the ``fluidsynth`` command with the FluidR3 General MIDI
+soundfont (Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``). Files
+are written into a temporary folder that is renamed into place only when all
+of them are done, so a failure never leaves half a song behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import mido
+import numpy as np
+
+from tools.arrangement import check_tempo, comp_part, resolve_instrument
+from tools.files import ensure_writable_dir
+from tools.harmony import QUALITIES, ChordSpan, parse_chords, parse_key
+from tools.score import Score, SectionMark
+from tools.types import OutputFile, ToolError
+
+TICKS_PER_BEAT = 480
+DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+SAMPLE_RATE = 44100
+SILENCE = 10 ** (-60 / 20)  # -60 dBFS
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render_any` made: its files, the audio's length, the tempo it played at and
+    anything the user should be told (``notes``)."""
+
+    folder: Path
+    files: tuple[OutputFile, ...]
+    duration_seconds: float
+    tempo: float
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- output folders
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir: str | Path, name: str) -> Iterator[tuple[Path, Path]]:
+    """Yield (temporary folder, final folder): write into the first, it becomes the second on success.
+
+    An existing final folder (the same request made again) is replaced whole.
+    """
+    out_dir = ensure_writable_dir(out_dir)
+    final = out_dir / name
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+    except OSError as exc:
+        raise ToolError(f"Cannot write into the output folder {out_dir} ({exc.strerror}); choose a folder you can write to.") from exc
+    try:
+        yield tmp, final
+        tmp.chmod(0o755)  # mkdtemp makes it private; a song folder is as readable as any output
+        if final.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=out_dir))
+            os.replace(final, trash / name)
+            os.replace(tmp, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe lower-case slug of ``text``."""
+    return (re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")) or "song"
+
+
+def short_hash(*parts: object) -> str:
+    """Eight hex digits that identify ``parts`` (stable across runs)."""
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:8]
+
+
+# ---------------------------------------------------------------- MIDI
+
+
+def _swing_beats(beat: float, swing: float) -> float:
+    """Move off-beat eighths later: the half beat lands at 0.5 + swing."""
+    if not swing:
+        return beat
+    whole = math.floor(beat + 1e-9)
+    frac = beat - whole
+    split = 0.5 + swing
+    warped = frac * split / 0.5 if frac <= 0.5 else split + (frac - 0.5) * (1 - split) / 0.5
+    return whole + warped
+
+
+def score_to_midi(score: Score) -> mido.MidiFile:
+    """A type-1 MIDI file: a conductor track (tempo, meter, key, sections, chord names) and one track per part."""
+    def tick(beat: float) -> int:
+        return round(_swing_beats(beat, score.swing) * TICKS_PER_BEAT)
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset="utf-8")  # lyrics like "don’t"
+    key_name = score.key.tonic + ("m" if score.key.mode == "minor" else "")
+    meta: list[tuple[int, int, mido.MetaMessage]] = [
+        (0, 0, mido.MetaMessage("track_name", name=score.title)),
+        (0, 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(score.tempo))),
+        (0, 2, mido.MetaMessage("time_signature", numerator=score.beats_per_bar, denominator=4)),
+        (0, 3, mido.MetaMessage("key_signature", key=key_name)),
+    ]
+    for section in score.sections:
+        meta.append((tick(section.start_bar * score.beats_per_bar), 4, mido.MetaMessage("marker", text=section.label)))
+    for span in score.chords:
+        meta.append((tick(span.start), 5, mido.MetaMessage("text", text=span.chord.symbol)))
+    midi.tracks.append(_track(meta, tick(score.duration_beats)))
+
+    channels = iter([c for c in range(16) if c != 9])
+    for part in score.parts:
+        channel = 9 if part.is_drums else next(channels)
+        events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
+            (0, 0, mido.MetaMessage("track_name", name=part.name)),
+        ]
+        if not part.is_drums:
+            events.append((0, 1, mido.Message("program_change", channel=channel, program=part.program)))
+        events.append((0, 1, mido.Message("control_change", channel=channel, control=7, value=part.volume)))
+        for note in part.notes:
+            on, off = tick(note.start), max(tick(note.start) + 1, tick(note.end))
+            if note.lyric:
+                text = note.lyric + ("-" if note.syllabic in ("begin", "middle") else " ")
+                events.append((on, 2, mido.MetaMessage("lyrics", text=text)))
+            events.append((on, 4, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
+            events.append((off, 3, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
+        midi.tracks.append(_track(events, tick(score.duration_beats)))
+    return midi
+
+
+def _track(events: list[tuple[int, int, object]], end_tick: int) -> mido.MidiTrack:
+    """Events sorted (note-offs before note-ons at the same tick) with delta times."""
+    track = mido.MidiTrack()
+    now = 0
+    for at, _, msg in sorted(events, key=lambda e: (e[0], e[1], getattr(e[2], "note", 0))):
+        track.append(msg.copy(time=at - now))
+        now = at
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - now)))
+    return track
+
+
+def write_midi(score: Score, path: str | Path) -> Path:
+    """Write ``score`` as a MIDI file (byte-identical for the same score)."""
+    score_to_midi(score).save(str(path))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- MusicXML lead sheet
+
+
+def _m21_name(name: str) -> str:
+    return name.replace("b", "-") if len(name) > 1 else name
+
+
+def write_musicxml(score: Score, path: str | Path, *, composer: str | None = None) -> Path:
+    """A lead sheet: the melody with its lyrics and the chord symbols, as MusicXML."""
+    from music21 import harmony, key, metadata, meter, note, stream, tempo  # heavy: import on use
+
+    melody = score.melody.notes if score.melody else []
+    part = stream.Part()
+    part.partName = "Lead"
+    part.insert(0, meter.TimeSignature(f"{score.beats_per_bar}/4"))
+    part.insert(0, key.Key(_m21_name(score.key.tonic), score.key.mode))
+    part.insert(0, tempo.MetronomeMark(number=round(score.tempo)))
+    cursor = 0.0
+    for n in sorted(melody, key=lambda n: n.start):
+        if n.start > cursor + 1e-6:
+            part.insert(cursor, note.Rest(quarterLength=n.start - cursor))
+        name = score.key.name_of(n.pitch % 12)
+        natural = n.pitch - (name.count("#") - name.count("b"))  # B#3 is C4's pitch, Cb4 is B3's
+        m21_note = note.Note(name.replace("b", "-") + str(natural // 12 - 1), quarterLength=n.duration)
+        if n.lyric:
+            m21_note.lyrics.append(note.Lyric(text=n.lyric.strip(), syllabic=n.syllabic or "single"))
+        part.insert(n.start, m21_note)
+        cursor = n.end
+    end = math.ceil(score.duration_beats / score.beats_per_bar) * score.beats_per_bar
+    if end > cursor + 1e-6:
+        part.insert(cursor, note.Rest(quarterLength=end - cursor))
+    for span in score.chords:
+        symbol = harmony.ChordSymbol(root=_m21_name(span.chord.root), kind=QUALITIES[span.chord.quality].musicxml)
+        part.insert(span.start, symbol)
+    doc = stream.Score()
+    doc.metadata = metadata.Metadata(title=score.title, composer=composer or "bandmate")
+    doc.insert(0, part)
+    doc.write("musicxml", fp=str(path))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- audio
+
+
+def find_soundfont(soundfont: str | Path | None = None) -> Path:
+    """The General MIDI soundfont to render with, or a ToolError saying which package provides it."""
+    path = Path(soundfont or os.environ.get("BANDMATE_SOUNDFONT") or DEFAULT_SOUNDFONT)
+    if not path.is_file():
+        raise ToolError(f"The soundfont {path} is missing; install the Debian package fluid-soundfont-gm "
+                        "(apt-get install fluid-soundfont-gm) or set BANDMATE_SOUNDFONT to a .sf2 file.")
+    return path
+
+
+class WavRender:
+    """A fluidsynth render streaming in the background; :meth:`wait` finishes it.
+
+    fluidsynth writes raw audio to a pipe; a thread stores it and encodes the
+    OGG copy as it arrives, so synthesis, encoding and whatever the caller does
+    meanwhile (the lead sheet, the pictures) share the cores. Start one with
+    :func:`start_wav_render`.
+    """
+
+    _HOLD_SECONDS = 2.0  # audio kept back from the OGG until the end is known (trim, fade)
+
+    def __init__(self, proc: subprocess.Popen, errors: IO[bytes], wav: Path, ogg: Path | None,
+                 rate: int, max_seconds: float | None, midi_name: str) -> None:
+        self._proc, self._errors, self._wav, self._ogg = proc, errors, wav, ogg
+        self._rate, self._max_seconds, self._midi_name = rate, max_seconds, midi_name
+        self._chunks: list[np.ndarray] = []
+        self._encoder = None
+        self._encoded = 0
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._pump, name="fluidsynth-reader", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        import soundfile as sf
+
+        try:
+            if self._ogg is not None:
+                self._encoder = sf.SoundFile(str(self._ogg), "w", self._rate, 2, format="OGG", subtype="VORBIS")
+            hold = int(self._HOLD_SECONDS * self._rate)
+            # Never encode past the cut (score end + 0.5 s, less the fade): fluidsynth renders some tail beyond it.
+            limit = int((self._max_seconds + 0.45) * self._rate) if self._max_seconds is not None else None
+            pending: list[np.ndarray] = []
+            total = 0
+            while data := self._proc.stdout.read(65536 * 4):
+                frames = np.frombuffer(data[: len(data) // 4 * 4], dtype="<i2").reshape(-1, 2)
+                self._chunks.append(frames)
+                pending.append(frames)
+                total += len(frames)
+                ready = total - hold if limit is None else min(total - hold, limit)
+                if self._encoder is not None and ready > self._encoded:
+                    waiting = np.concatenate(pending)
+                    count = ready - self._encoded
+                    self._encode(waiting[:count])
+                    pending = [waiting[count:]]
+        except BaseException as exc:  # reported by wait(), on the caller's thread
+            self._failure = exc
+
+    def _encode(self, frames: np.ndarray) -> None:
+        """Feed frames to the OGG encoder block-wise: libsndfile's Vorbis encoder crashes on very large writes."""
+        for i in range(0, len(frames), 65536):
+            self._encoder.write(frames[i:i + 65536].astype(np.float32) / 32768.0)
+        self._encoded += len(frames)
+
+    def cancel(self) -> None:
+        """Stop the render if it is still running."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self._thread.join()
+        if self._encoder is not None and not self._encoder.closed:
+            self._encoder.close()
+
+    def wait(self) -> float:
+        """Wait for fluidsynth, trim trailing silence, write the WAV (and OGG); returns the length in seconds.
+
+        The release tail is cut (with a short fade) half a second after the
+        score's end when ``max_seconds`` was given.
+        """
+        import soundfile as sf
+
+        self._proc.wait()
+        self._thread.join()
+        self._errors.seek(0)
+        message = self._errors.read().decode(errors="replace").strip()
+        if self._failure is not None:
+            raise self._failure
+        if self._proc.returncode != 0 or not self._chunks:
+            raise ToolError(f"fluidsynth could not render {self._midi_name} ({message[:200] or 'no audio'}); "
+                            "check that the file is a valid MIDI file.")
+        audio = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0].copy()
+        loud = np.flatnonzero(np.abs(audio).max(axis=1) > SILENCE * 32768)
+        end = int(loud[-1]) + int(0.05 * self._rate) if loud.size else 1
+        if self._max_seconds is not None:
+            end = min(end, int((self._max_seconds + 0.5) * self._rate))
+        end = max(end, self._encoded, 1)  # the OGG already holds everything before `encoded`
+        audio = audio[:end].copy()
+        fade = min(len(audio) - self._encoded, int(0.05 * self._rate))
+        if fade > 0:
+            audio[len(audio) - fade:] = (audio[len(audio) - fade:] * np.linspace(1.0, 0.0, fade)[:, None]).astype(np.int16)
+        sf.write(str(self._wav), audio, self._rate, subtype="PCM_16")
+        if self._encoder is not None:
+            self._encode(audio[self._encoded:])
+            self._encoder.close()
+        return len(audio) / self._rate
+
+
+def start_wav_render(
+    midi_path: str | Path,
+    wav_path: str | Path,
+    *,
+    ogg_path: str | Path | None = None,
+    max_seconds: float | None = None,
+    soundfont: str | Path | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    gain: float = 0.8,
+) -> WavRender:
+    """Start rendering a MIDI file to 16-bit stereo WAV (and an Ogg Vorbis copy) with fluidsynth and
+    the GM soundfont; raises ToolError naming the Debian package when either is missing.
+    """
+    binary = shutil.which("fluidsynth")
+    if binary is None:
+        raise ToolError("The fluidsynth program is not installed; install the Debian package fluidsynth "
+                        "(apt-get install fluidsynth) to render audio.")
+    sf2 = find_soundfont(soundfont)
+    # synth.cpu-cores stays at 1: on two busy cores fluidsynth's own threads make it slower, not faster.
+    cmd = [binary, "-ni", "-q", "-T", "raw", "-O", "s16", "-F", "-", "-r", str(sample_rate), "-g", str(gain),
+           str(sf2), str(midi_path)]
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+    return WavRender(proc, errors, Path(wav_path), Path(ogg_path) if ogg_path else None, sample_rate,
+                     max_seconds, Path(midi_path).name)
+
+
+def render_midi_to_wav(
+    midi_path: str | Path,
+    wav_path: str | Path,
+    *,
+    ogg_path: str | Path | None = None,
+    max_seconds: float | None = None,
+    soundfont: str | Path | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    gain: float = 0.8,
+) -> float:
+    """Render a MIDI file to 16-bit stereo WAV (and, given ``ogg_path``, a compressed Ogg Vorbis copy,
+    about 1 MB a minute) with fluidsynth; returns the WAV's length in seconds.
+
+    Trailing silence is trimmed, and the release tail is cut (with a short fade)
+    half a second after ``max_seconds`` when given.
+    """
+    job = start_wav_render(midi_path, wav_path, ogg_path=ogg_path, max_seconds=max_seconds, soundfont=soundfont,
+                           sample_rate=sample_rate, gain=gain)
+    try:
+        return job.wait()
+    finally:
+        job.cancel()
+
+
+# ---------------------------------------------------------------- pictures and charts
+
+
+@dataclass(frozen=True)
+class RollNote:
+    """A note in seconds, for drawing."""
+
+    start: float
+    end: float
+    pitch: int
+    track: str
+    drums: bool = False
+
+
+def score_roll(score: Score) -> list[RollNote]:
+    """The score's notes in seconds (swing ignored: the picture is the written rhythm)."""
+    spb = score.seconds_per_beat
+    return [RollNote(n.start * spb, n.end * spb, n.pitch, p.name, p.is_drums) for p in score.parts for n in p.notes]
+
+
+def midi_roll(path: str | Path) -> tuple[list[RollNote], float]:
+    """Notes of a MIDI file in seconds (tempo changes followed) and its length."""
+    midi = mido.MidiFile(str(path))
+    now, active, out = 0.0, {}, []
+    for msg in midi:
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            active[(msg.channel, msg.note)] = now
+        elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in active:
+            start = active.pop((msg.channel, msg.note))
+            out.append(RollNote(start, now, msg.note, f"channel {msg.channel + 1}", msg.channel == 9))
+    return out, now
+
+
+def piano_roll_png(notes: Sequence[RollNote], path: str | Path, *, title: str = "",
+                   marks: Sequence[tuple[float, str]] = ()) -> Path:
+    """Draw pitched notes as bars over time (one colour per track) with section marks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pitched = [n for n in notes if not n.drums]
+    tracks = sorted({n.track for n in pitched})
+    fig, ax = plt.subplots(figsize=(14, 5), dpi=100)
+    for i, name in enumerate(tracks):
+        mine = [n for n in pitched if n.track == name]
+        for pitch in sorted({n.pitch for n in mine}):
+            ranges = [(n.start, max(n.end - n.start, 0.02)) for n in mine if n.pitch == pitch]
+            ax.broken_barh(ranges, (pitch - 0.4, 0.8), facecolors=f"C{i % 10}", label=name if pitch == mine[0].pitch else None)
+    end = max((n.end for n in notes), default=1.0)
+    for when, label in marks:
+        ax.axvline(when, color="0.6", linewidth=0.8)
+        ax.text(when, 1.0, f" {label}", transform=ax.get_xaxis_transform(), fontsize=8, va="bottom")
+    ax.set_xlim(0, end)
+    if pitched:
+        ax.set_ylim(min(n.pitch for n in pitched) - 2, max(n.pitch for n in pitched) + 2)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(title, pad=16)
+    if tracks:
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(str(path))
+    plt.close(fig)
+    return Path(path)
+
+
+def chord_chart(score: Score, header: Sequence[str] = ()) -> str:
+    """A plain-text chord chart: a row of bars (``| Am | F G |``) per lyric line, with the line sung
+    over them; instrumental sections in rows of four bars."""
+    bpb = score.beats_per_bar
+    lines = [score.title, *header,
+             f"Key: {score.key}   Tempo: {round(score.tempo)} BPM   Meter: {bpb}/4", ""]
+    melody = sorted(score.melody.notes, key=lambda n: n.start) if score.melody else []
+    sections = score.sections or [SectionMark("Song", "verse", 0, math.ceil(score.duration_beats / bpb))]
+    for section in sections:
+        lines.append(f"[{section.label}]")
+        widths = list(section.line_bars) or [4] * math.ceil(section.bars / 4)
+        starts = [section.start_bar + sum(widths[:i]) for i in range(len(widths))]
+        for row, width in zip(starts, widths):
+            bars = range(row, min(row + width, section.start_bar + section.bars))
+            cells = []
+            for bar in bars:
+                names = [s.chord.symbol for s in score.chords if bar * bpb <= s.start < (bar + 1) * bpb]
+                cells.append(" ".join(names).ljust(8))
+            sung = "".join(n.lyric + ("" if n.syllabic in ("begin", "middle") else " ")
+                           for n in melody if n.lyric and bars[0] * bpb <= n.start < (bars[-1] + 1) * bpb)
+            lines.append("| " + " | ".join(cells) + " |" + (f"   {sung.strip()}" if sung.strip() else ""))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_chord_chart(text: str) -> list[list[str]]:
+    """The chord symbols of each bar of a chart written by :func:`chord_chart`, in order."""
+    bars = []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = line[: line.rindex("|")].strip("|").split("|")
+            bars.extend(cell.split() for cell in cells)
+    return bars
+
+
+# ---------------------------------------------------------------- render anything
+
+
+def _chord_score(text: str, tempo: float, program: int) -> Score:
+    chords = parse_chords(text)
+    first = chords[0]
+    key = parse_key(first.root + ("m" if first.quality in ("min", "m7", "m6") else ""))
+    spans = [ChordSpan(c, "", 4.0 * i, 4.0) for i, c in enumerate(chords)]
+    part = comp_part(spans, "pulse", program, 4)  # the same comping the songs use
+    return Score(title=" ".join(c.symbol for c in chords), key=key, tempo=tempo, beats_per_bar=4,
+                 parts=[part], chords=spans, sections=[SectionMark("Chords", "verse", 0, len(chords))])
+
+
+def _retimed_midi(path: Path, tempo: float | None, program: int | None) -> tuple[mido.MidiFile, float, bool]:
+    """The MIDI file with its tempo map scaled so it starts at ``tempo`` and its instruments set to ``program``,
+    its starting tempo, and whether the file named a tempo at all."""
+    try:
+        midi = mido.MidiFile(str(path))
+    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise ToolError(f"{path.name} is not a readable MIDI file ({exc}); give a standard .mid file.") from exc
+    tempos = [m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"]
+    first_bpm = mido.tempo2bpm(tempos[0]) if tempos else 120.0
+    scale = (tempo / first_bpm) if tempo else 1.0
+    channels = sorted({m.channel for t in midi.tracks for m in t if hasattr(m, "channel")} - {9})
+    for track in midi.tracks:
+        for j, msg in enumerate(track):
+            if msg.type == "set_tempo" and scale != 1.0:
+                track[j] = msg.copy(tempo=max(1, round(msg.tempo / scale)))
+            elif msg.type == "program_change" and program is not None and msg.channel != 9:
+                track[j] = msg.copy(program=program)
+    if tempo and not tempos:
+        midi.tracks[0].insert(0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)))
+    if program is not None:
+        for channel in channels:  # channels that never chose a program play the requested one too
+            midi.tracks[0].insert(0, mido.Message("program_change", channel=channel, program=program))
+    return midi, first_bpm * scale, bool(tempos)
+
+
+def render_any(
+    source: str | Path,
+    out_dir: str | Path,
+    *,
+    tempo: float | None = None,
+    instrument: str | None = None,
+    soundfont: str | Path | None = None,
+) -> RenderResult:
+    """Render a MIDI file, a MusicXML file or a chord string ('C G Am F') to MIDI, WAV, OGG and a piano roll.
+
+    Files go into a new folder inside ``out_dir``. ``tempo`` (30-300 BPM) sets the
+    starting tempo, ``instrument`` (a name such as piano or strings) the instrument.
+    """
+    if tempo is not None:
+        check_tempo(tempo)
+    program = resolve_instrument(instrument) if instrument else None
+    text = str(source).strip()
+    path = Path(text).expanduser()
+    is_file = path.suffix.lower() in (".mid", ".midi", ".musicxml", ".xml", ".mxl")
+    if is_file and not path.is_file():
+        raise ToolError(f"The file {path} does not exist; check the path.")
+    name = slug(path.stem if is_file else text) + "-" + short_hash(text, tempo, instrument)
+    notes: list[str] = []
+    with staged_folder(out_dir, name) as (tmp, final):
+        midi_path = tmp / "song.mid"
+        if not is_file:
+            score = _chord_score(text, tempo or 100.0, program if program is not None else 0)
+            write_midi(score, midi_path)
+            played_tempo = score.tempo
+            (tmp / "chords.txt").write_text(chord_chart(score), encoding="utf-8")
+        else:
+            source_midi = path
+            if path.suffix.lower() != ".mid" and path.suffix.lower() != ".midi":
+                source_midi = tmp / "source.mid"
+                _musicxml_to_midi(path, source_midi)
+            midi, played_tempo, had_tempo = _retimed_midi(source_midi, tempo, program)
+            if not had_tempo and tempo is None:
+                notes.append("The file sets no tempo, so it played at the MIDI default of 120 BPM.")
+            midi.save(str(midi_path))
+            if source_midi != path:
+                source_midi.unlink()
+        roll, length = midi_roll(midi_path)
+        duration = render_midi_to_wav(midi_path, tmp / "song.wav", ogg_path=tmp / "song.ogg", max_seconds=length,
+                                      soundfont=soundfont)
+        piano_roll_png(roll, tmp / "piano-roll.png", title=f"{path.name if is_file else text} at {played_tempo:g} BPM")
+        produced = sorted(p.name for p in tmp.iterdir())
+    files = tuple(OutputFile.of(final / n, _DESCRIPTIONS.get(n, "")) for n in produced)
+    return RenderResult(folder=final, files=files, duration_seconds=duration, tempo=played_tempo,
+                        notes=tuple(notes))
+
+
+def _musicxml_to_midi(path: Path, midi_path: Path) -> None:
+    from music21 import converter
+
+    try:
+        parsed = converter.parse(str(path))
+    except Exception as exc:  # music21 raises many types for a malformed file
+        raise ToolError(f"{path.name} is not a readable MusicXML file ({type(exc).__name__}); export it again as MusicXML.") from exc
+    parsed.write("midi", fp=str(midi_path))
+
+
+_DESCRIPTIONS = {
+    "song.mid": "MIDI file of the whole arrangement",
+    "song.wav": "audio rendered with fluidsynth (FluidR3 GM)",
+    "song.ogg": "compressed audio for sharing",
+    "piano-roll.png": "piano roll of every part",
+    "lead-sheet.musicxml": "lead sheet: melody, lyrics and chord symbols",
+    "chords.txt": "chord chart with lyrics",
+    "song.json": "everything about the song as JSON",
+    "lyrics.txt": "the lyrics",
+}
+
+
+def describe(name: str) -> str:
+    """What a file of a rendered song is, for listings."""
+    return _DESCRIPTIONS.get(name, "")
+
