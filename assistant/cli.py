@@ -46,9 +46,9 @@ def _run(fn, *args, **kwargs):
 
 def _print_output(out) -> None:
     """Print a capability's result: the display text for people, then its files."""
-    console.print(out.display or out.summary, highlight=False, markup=False)
+    console.print(out.display or out.summary, highlight=False, markup=False, soft_wrap=True)
     for f in out.files:
-        console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False)
+        console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
 
 
 # -- the agent ----------------------------------------------------------------
@@ -62,14 +62,14 @@ def _ask_once(assistant, text: str, files: list[Path], thread: str) -> None:
                 mark = "[green]✓[/]" if step.ok else "[red]✗[/]"
                 console.print(f"{mark} {step.name}", highlight=False)
                 if step.display:
-                    console.print(step.display, highlight=False, markup=False)
+                    console.print(step.display, highlight=False, markup=False, soft_wrap=True)
                 status.update("thinking…")
             elif event.kind == "reply":
                 reply = event.reply
     console.print()
-    console.print(reply.text, highlight=False, markup=False)
+    console.print(reply.text, highlight=False, markup=False, soft_wrap=True)
     for f in reply.files:
-        console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False)
+        console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
 
 
 @app.command()
