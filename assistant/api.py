@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ class Assistant:
         self._tool_names = list(tools) if tools is not None else None
         self._agent = None
         self._memory = None
+        self._build_lock = threading.Lock()
 
     # -- lazily built parts -------------------------------------------------
     @property
@@ -104,6 +106,10 @@ class Assistant:
         return describe_backend(self.settings)
 
     def _get_agent(self):
+        with self._build_lock:  # bots call from several worker threads at once
+            return self._build_agent()
+
+    def _build_agent(self):
         if self._agent is None:
             from assistant.agent import build_agent, open_memory
             from assistant.toolkit import ToolContext, build_toolkit
@@ -114,6 +120,10 @@ class Assistant:
                 self.chat_model, build_toolkit(ctx, self._tool_names), self._memory, self.settings.max_tool_steps
             )
         return self._agent
+
+    def warm_up(self) -> None:
+        """Build the agent (model, tools, memory) now rather than on the first message."""
+        self._get_agent()
 
     # -- conversation -------------------------------------------------------
     def chat(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Reply:

@@ -7,6 +7,8 @@ the CLI subcommands call the same functions, so both paths do the same thing.
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
@@ -111,8 +113,6 @@ def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
 
     analysis = analyze(path)
     facts = analysis.summary()
-    import json
-
     report = atomic_write_text(out_dir / f"{Path(path).stem}.analysis.json", json.dumps(analysis.to_dict(), indent=1))
     return ToolOutput(summary=f"Analysis of {Path(path).name}:\n{facts}", files=[OutputFile.of(report, "analysis")],
                       display=facts, data=analysis.to_dict())
@@ -122,18 +122,22 @@ def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: 
     from tools.caption import caption_tags as caption
 
     result = caption(tags, instruction=instruction, llm=ctx.text_generator())
-    return ToolOutput(summary=f"Caption: {result.text}", display=result.text, data=result.to_dict())
+    summary = f"Caption: {result.text}"
+    if result.new_attributes:
+        summary += f"\nPredicted attributes: {', '.join(result.new_attributes)}"
+    return ToolOutput(summary=summary, display=summary.removeprefix("Caption: "), data=asdict(result))
 
 
 def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
     from tools.caption import caption_audio as caption
 
     result = caption(path, llm=ctx.text_generator())
-    return ToolOutput(summary=f"Caption: {result.text}", display=result.text, data=result.to_dict())
+    return ToolOutput(summary=f"Caption: {result.text}\nTags: {', '.join(result.tags)}", display=result.text,
+                      data=asdict(result))
 
 
 def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: str) -> ToolOutput:
     from tools.audio_qa import answer_audio_question as answer
 
     result = answer(path, question, llm=ctx.text_generator())
-    return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=result.to_dict())
+    return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=asdict(result))

@@ -25,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -140,6 +140,9 @@ def _register_capabilities() -> None:
     from assistant import cli_capabilities
 
     cli_capabilities.register(app, _ctx, _out_dir, _run, _print_output)
+    from bots.cli import register as register_bots
+
+    register_bots(app)
 
 
 @app.command("config")

@@ -110,3 +110,35 @@ def test_unknown_tool_name_from_the_model_is_reported_back(settings):
     assert "coffee" in reply.text
     err = [m for m in model.seen[-1] if isinstance(m, ToolMessage)][0]
     assert err.status == "error"
+
+
+TRUMPET = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared/data/audio/sorohanro_-_solo-trumpet-06.ogg"
+
+
+@pytest.mark.skipif(not TRUMPET.exists(), reason="needs ../shared/data/audio")
+def test_every_capability_through_the_agent(settings):
+    """Each agent tool runs for real; only the LLM's words are scripted."""
+    from tests.fakes import ScriptedTextGenerator
+
+    lyrics = "[Verse]\nI left my home at the break of day\nThe road was long and the sky was grey\n[Chorus]\nGoodbye my town\nGoodbye"
+    writer = ScriptedTextGenerator([lyrics, "A calm ambient piece led by soft piano.", "It sounds lively."])
+    model = ScriptedChatModel.of(
+        call("write_lyrics", prompt="leaving home", mood="sad"), say("Lyrics done."),
+        call("classify_genre", lyrics="pickup truck down a dirt road, whiskey and my old guitar"), say("Genre done."),
+        call("suggest_chords", genre="jazz", bars=4), say("Chords done."),
+        call("caption_tags", tags=["piano", "calm", "ambient"]), say("Caption done."),
+        call("analyze_audio", path=str(TRUMPET)), say("Analysis done."),
+        call("answer_audio_question", path=str(TRUMPET), question="What is the tempo?"), say("Answer done."),
+    )
+    assistant = Assistant(settings, chat_model=model, text_generator=writer)
+    steps = {}
+    for text in ["lyrics", "genre", "chords", "caption", "analyze", "question"]:
+        reply = assistant.chat(text, thread_id="all")
+        assert reply.steps and reply.steps[0].ok, reply.steps
+        steps[reply.steps[0].name] = reply.steps[0]
+    assert "Goodbye my town" in steps["write_lyrics"].display
+    assert steps["classify_genre"].summary.startswith("Most likely genres: country")
+    assert "7" in steps["suggest_chords"].display  # jazz chords are sevenths
+    assert steps["caption_tags"].display == "A calm ambient piece led by soft piano."
+    assert "F" in steps["analyze_audio"].summary and steps["analyze_audio"].files[0].kind == "json"
+    assert "BPM" in steps["answer_audio_question"].display

