@@ -174,7 +174,8 @@ class ChatLocalGGUF(BaseChatModel):
         llama, lock = self._ensure_loaded()
         with lock:
             state_file = self._state_file(system)
-            if state_file is not None and llama.n_tokens == 0 and state_file.exists():
+            if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
+                # a fresh process, or text generation (lyrics, captions) replaced the agent's cached prompt
                 _load_prefix_state(llama, state_file)
             out = llama.create_completion(
                 prompt=prompt,
@@ -280,6 +281,12 @@ class ChatLocalGGUF(BaseChatModel):
             for call in message.tool_calls:
                 call["args"] = drop_ungrounded_args(call["args"], schemas.get(call["name"], {}), user_text)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _holds_prefix(llama: Any, text: str) -> bool:
+    """Does the model's KV cache already start with ``text``?"""
+    tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    return llama.n_tokens >= len(tokens) and llama.input_ids[: len(tokens)].tolist() == tokens
 
 
 def _save_prefix_state(llama: Any, path: Path) -> None:
