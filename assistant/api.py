@@ -114,7 +114,8 @@ class Assistant:
             from assistant.agent import build_agent, open_memory
             from assistant.toolkit import ToolContext, build_toolkit
 
-            ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator)
+            ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator,
+                              home=Path(self.settings.home).expanduser())
             self._memory = open_memory(self.settings.memory_db)
             self._agent = build_agent(
                 self.chat_model, build_toolkit(ctx, self._tool_names), self._memory, self.settings.max_tool_steps

@@ -141,3 +141,26 @@ def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: 
 
     result = answer(path, question, llm=ctx.text_generator())
     return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=asdict(result))
+
+
+def search_similar(
+    ctx: ToolContext,
+    out_dir: Path,
+    query: str | None = None,
+    path: str | None = None,
+    k: int = 10,
+) -> ToolOutput:
+    from index import ClipIndex
+    from tools.types import ToolError
+
+    if not (query or path):
+        raise ToolError("Say what to search for: a description of the music, or an audio file to find more like it.")
+    with ClipIndex(ctx.home) as idx:
+        hits = idx.search(query, k=k) if query and not path else idx.similar(path, k=k)
+    if not hits:
+        return ToolOutput(summary="No clips in the index match.", display="No matches.")
+    lines = [f"{i}. {Path(h.path).name} ({h.score:.2f}): {h.caption}" for i, h in enumerate(hits, 1)]
+    what = f"'{query}'" if query and not path else Path(path).name
+    summary = f"Found {len(hits)} clips like {what}:\n" + "\n".join(lines[:5])
+    return ToolOutput(summary=summary, display="\n".join(lines),
+                      data={"hits": [asdict(h) for h in hits]})

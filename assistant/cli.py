@@ -129,7 +129,7 @@ def _ctx():
             cache["tg"] = ChatTextGenerator(make_chat_model(settings))
         return cache["tg"]
 
-    return ToolContext(outputs=settings.outputs, text_generator=text_generator)
+    return ToolContext(outputs=settings.outputs, text_generator=text_generator, home=Path(settings.home).expanduser())
 
 
 def _out_dir(ctx, out: Optional[Path]) -> Path:
@@ -141,8 +141,12 @@ def _register_capabilities() -> None:
 
     cli_capabilities.register(app, _ctx, _out_dir, _run, _print_output)
     from bots.cli import register as register_bots
+    from index.cli import register as register_index
+    from training.data_cli import register as register_data
 
     register_bots(app)
+    register_index(app, lambda: get_settings().home, lambda: _ctx().text_generator())
+    register_data(app)
 
 
 @app.command("config")

@@ -36,6 +36,7 @@ class ToolContext:
 
     outputs: Path
     text_generator: Callable[[], TextGenerator]
+    home: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "bandmate")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def thread_dir(self, thread_id: str) -> Path:

@@ -142,3 +142,19 @@ def test_every_capability_through_the_agent(settings):
     assert steps["caption_tags"].display == "A calm ambient piece led by soft piano."
     assert "F" in steps["analyze_audio"].summary and steps["analyze_audio"].files[0].kind == "json"
     assert "BPM" in steps["answer_audio_question"].display
+
+
+def test_search_similar_reads_the_users_clip_index(settings, tmp_path):
+    from index import ClipIndex
+    from tools.render import render_any
+
+    clip = next(f.path for f in render_any("Am F C G", tmp_path / "clips", tempo=80, instrument="piano").files
+                if f.path.suffix == ".wav")
+    with ClipIndex(settings.home) as idx:
+        assert idx.add([clip], progress=False).added
+    assistant, model = make(settings, call("search_similar", query="calm piano"), say("Here is what I found."),
+                            tools=["search_similar"])
+    reply = assistant.chat("find calm piano in my music", thread_id="search")
+    assert reply.steps[0].ok and clip.name in reply.steps[0].display
+    empty, _ = make(settings, call("search_similar"), say("Tell me what to look for."), tools=["search_similar"])
+    assert not empty.chat("search", thread_id="s2").steps[0].ok

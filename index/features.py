@@ -1,0 +1,127 @@
+"""What the index stores about one clip: tags, a caption, a text embedding and an audio-feature vector.
+
+``describe_audio(path)`` does the heavy, per-file part (decode, :func:`tools.analyze.analyze_audio`,
+the audio-feature vector) and is what runs in worker processes or Ray workers; it returns a
+picklable :class:`Described` or :class:`Failed`. Captioning (optionally by an LLM) and the text
+embedding happen in the process that writes the index, in batches.
+
+The audio vector is for "more like this": a fixed-scale summary of timbre (MFCC means and
+spreads, spectral contrast), rhythm (tempo, onset density, drums) and tonality (mode, mean
+chroma relative to the key), each block unit-length and weighted, the whole unit-length. Fixed
+scales (not collection statistics) keep a clip's vector the same however large the collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tools.types import ToolError
+
+TEXT_DIM = 384                  # all-MiniLM-L6-v2
+AUDIO_SAMPLE_RATE = 22050
+N_MFCC = 20
+# Weights of the audio-vector blocks: timbre decides "sounds like" most, then rhythm, then tonality.
+BLOCK_WEIGHTS = {"timbre": 1.0, "rhythm": 0.7, "tonal": 0.4}
+AUDIO_DIM = 2 * (N_MFCC - 1) + 7 + 6 + 13
+
+
+@dataclass(frozen=True)
+class Described:
+    """One analysed clip, ready to caption, embed and store."""
+
+    path: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+    duration: float
+    tags: list[str]                         # measured tags (tools.caption.tags_from_analysis)
+    analysis: dict                          # Analysis.to_dict()
+    audio_vector: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file that could not be indexed and the one-sentence reason."""
+
+    path: str
+    reason: str
+
+
+def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
+    """BLAKE2b of the file's bytes: the identity of a clip wherever it lives."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def describe_audio(path: str | Path, digest: str | None = None) -> Described | Failed:
+    """Analyse ``path`` and build its audio vector; a :class:`Failed` (never an exception) for a bad file."""
+    from tools.analyze import analyze_audio
+    from tools.caption import tags_from_analysis
+
+    path = Path(path)
+    try:
+        stat = path.stat()
+        digest = digest or content_hash(path)
+        analysis = analyze_audio(path)
+        if analysis.silent:
+            return Failed(str(path), f"{path.name} is silent (nothing above -60 dBFS), so there is nothing to index.")
+        vector = audio_vector(path, analysis)
+    except ToolError as exc:
+        return Failed(str(path), str(exc))
+    except OSError as exc:
+        return Failed(str(path), f"{path.name} could not be read ({exc.strerror or exc}).")
+    except Exception as exc:  # a decoder or analysis bug on one odd file must not stop a 1,000-file ingest
+        return Failed(str(path), f"{path.name} could not be analysed ({type(exc).__name__}: {exc}).")
+    return Described(path=str(path), content_hash=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+                     duration=round(analysis.duration, 3), tags=tags_from_analysis(analysis),
+                     analysis=analysis.to_dict(), audio_vector=vector)
+
+
+def audio_vector(path: str | Path, analysis) -> np.ndarray:
+    """The unit-length "sounds like" vector (``AUDIO_DIM`` floats) of a clip and its analysis."""
+    import librosa
+
+    from tools.audio_io import load_audio
+    from tools.analyze import key_pitch_class
+
+    audio = load_audio(path, sample_rate=AUDIO_SAMPLE_RATE)
+    y = audio.samples
+    mel = librosa.feature.melspectrogram(y=y, sr=AUDIO_SAMPLE_RATE, n_fft=2048, hop_length=512, n_mels=64)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel + 1e-10), n_mfcc=N_MFCC)[1:]  # c0 is loudness
+    contrast = librosa.feature.spectral_contrast(y=y, sr=AUDIO_SAMPLE_RATE, n_fft=2048, hop_length=512)
+    timbre = np.concatenate([mfcc.mean(axis=1) / 40.0, mfcc.std(axis=1) / 20.0, contrast.mean(axis=1) / 30.0])
+
+    tempo = analysis.tempo_bpm or 0.0
+    drums = {True: 1.0, False: -1.0, None: 0.0}[analysis.drums_present]
+    rhythm = np.array([np.log2(tempo / 100.0) if tempo else 0.0, 1.0 if tempo else -1.0,
+                       min(analysis.onset_rate or 0.0, 12.0) / 4.0, drums,
+                       np.log2(max(analysis.brightness_hz or 1000.0, 100.0) / 1500.0),
+                       ((analysis.loudness_dbfs or -30.0) + 20.0) / 10.0])
+
+    chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y, n_fft=2048, hop_length=512)) ** 2,
+                                         sr=AUDIO_SAMPLE_RATE).mean(axis=1)
+    mode = 0.0
+    if analysis.key:                          # chroma relative to the tonic: transposed copies sound alike
+        tonic, key_mode = key_pitch_class(analysis.key)
+        chroma, mode = np.roll(chroma, -tonic), 1.0 if key_mode == "major" else -1.0
+    tonal = np.concatenate([chroma / (np.linalg.norm(chroma) + 1e-9), [mode]])
+
+    blocks = [(timbre, "timbre"), (rhythm, "rhythm"), (tonal, "tonal")]
+    vec = np.concatenate([BLOCK_WEIGHTS[name] * b / (np.linalg.norm(b) + 1e-9) for b, name in blocks])
+    return (vec / (np.linalg.norm(vec) + 1e-9)).astype(np.float32)
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
+    """Unit-length all-MiniLM-L6-v2 embeddings, float32 (len(texts), TEXT_DIM)."""
+    from tools.genre import embed_texts as encode
+
+    if not texts:
+        return np.zeros((0, TEXT_DIM), np.float32)
+    return np.asarray(encode(list(texts)), dtype=np.float32)
