@@ -147,6 +147,10 @@ def _register_capabilities() -> None:
     register_bots(app)
     register_index(app, lambda: get_settings().home, lambda: _ctx().text_generator())
     register_data(app)
+    from training.cli import register as register_training
+    from training.data_cli import add_train_commands
+
+    add_train_commands(register_training(app))  # one `train` group: chords|reward|policy|genre|audio-qa, plus `rate`
 
 
 @app.command("config")

@@ -25,7 +25,7 @@ from assistant.api import Assistant, AssistantError, Event, Reply
 from bots.commands import check_attachment
 from bots.config import BotSettings
 from bots.dispatch import Dispatcher, Refusal, Ticket
-from bots.feedback import FeedbackStore, Rating, Source, feedback_db
+from bots.feedback import FeedbackStore, Rating, Source
 from bots.render import RenderedReply, ServiceLimits, describe_step, render_reply, step_label
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class BotCore:
             rate_limit=self.settings.rate_limit, rate_window_seconds=self.settings.rate_window_seconds,
         )
         if self.feedback is None:
-            self.feedback = FeedbackStore(feedback_db(self.assistant.settings.home))
+            self.feedback = FeedbackStore(self.assistant.settings.home)
 
     async def warm_up(self) -> None:
         """Build the agent once before serving, so concurrent first requests don't race to build it."""

@@ -21,15 +21,9 @@ COMMANDS = {
     "ask": "ask anything, optionally about an attached audio or MIDI file",
     "caption": "describe music from tags: `caption piano, calm, ambient`",
     "analyze": "measure an attached clip: tempo, key, chords, loudness",
-    "similar": "find clips that sound like a description (needs a clip index)",
+    "similar": "find clips in your indexed collection that sound like a description (`bandmate index add` fills it)",
     "help": "show this help",
 }
-
-SEARCH_UNAVAILABLE = (
-    "Search by sound isn't available yet: this bandmate has no clip index to search. "
-    "I can compose, analyse a clip you attach, caption tags, or answer questions in the meantime."
-)
-
 
 def help_text(prefix: str = "/") -> str:
     """What the bot can do, one command per line (``prefix`` is '/' on Discord, '/bandmate ' on Slack)."""
@@ -57,15 +51,8 @@ def analyze_prompt(question: str = "") -> str:
 
 
 def similar_prompt(text: str) -> str:
-    """The assistant message for a similar command (only sent when a search tool exists)."""
-    return f"Find clips in the index that sound like: {text.strip()}"
-
-
-def search_available() -> bool:
-    """True when the toolkit has a clip-index search tool; until then /similar says so honestly."""
-    from assistant.toolkit import load_tool_specs
-
-    return any("index" in name or "search" in name or "similar" in name for name in load_tool_specs())
+    """The assistant message for a similar command."""
+    return f"Find clips in my collection that sound like: {text.strip()}"
 
 
 @dataclass(frozen=True)
@@ -86,7 +73,7 @@ def parse_text_command(text: str) -> TextCommand:
 
 
 def prompt_for(command: TextCommand) -> str:
-    """The assistant message for a text command (help and similar are answered without the assistant)."""
+    """The assistant message for a text command (help is answered without the assistant)."""
     if command.name == "compose":
         return compose_prompt(command.rest)
     if command.name == "caption":

@@ -16,8 +16,8 @@ from discord import app_commands
 from assistant.api import Assistant
 from bots.adapter import BotCore, ChatRequest, IncomingFile
 from bots.commands import (
-    SEARCH_UNAVAILABLE, analyze_prompt, caption_prompt, compose_prompt, help_text, rating_for,
-    search_available, similar_prompt, strip_mentions,
+    analyze_prompt, caption_prompt, compose_prompt, help_text, rating_for,
+    similar_prompt, strip_mentions,
 )
 from bots.config import BotSettings
 from bots.dispatch import Refusal
@@ -246,9 +246,6 @@ def _add_commands(bot: DiscordBot) -> None:
     @tree.command(name="similar", description="Find clips that sound like a description.")
     @app_commands.describe(text="What the music sounds like")
     async def similar(interaction: discord.Interaction, text: str) -> None:
-        if not search_available():
-            await interaction.response.send_message(SEARCH_UNAVAILABLE)
-            return
         await bot.run_command(interaction, similar_prompt(text))
 
     @tree.command(name="help", description="What bandmate can do.")

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from assistant.api import Assistant
 from bots.adapter import BotCore, ChatRequest, IncomingFile
-from bots.commands import SEARCH_UNAVAILABLE, help_text, parse_text_command, prompt_for, rating_for, search_available, strip_mentions
+from bots.commands import help_text, parse_text_command, prompt_for, rating_for, strip_mentions
 from bots.config import BotSettings, StartError
 from bots.dispatch import Refusal
 from bots.loopwatch import LoopWatch
@@ -150,9 +150,6 @@ class SlackBot:
             return
         if command.name == "help" or not command.rest:
             await respond(text=help_text("/bandmate "), response_type="ephemeral")
-            return
-        if command.name == "similar" and not search_available():
-            await respond(text=SEARCH_UNAVAILABLE, response_type="ephemeral")
             return
         channel, user = body["channel_id"], body["user_id"]
         request = ChatRequest(prompt_for(command), f"slack:{channel}:command:{body.get('trigger_id', '')}", user,

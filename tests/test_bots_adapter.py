@@ -14,9 +14,11 @@ import soundfile as sf
 
 from assistant.api import OutputFile, Reply, ToolStep
 from bots.adapter import BotCore, ChatRequest, ProgressThrottle
-from bots.commands import check_attachment, parse_text_command, rating_for, search_available, strip_mentions
+from bots.commands import check_attachment, parse_text_command, prompt_for, rating_for, strip_mentions
 from bots.dispatch import Dispatcher, Refusal, Ticket
-from bots.feedback import FeedbackStore, load_ratings, record_rating
+from bots.feedback import FeedbackStore
+from tools.feedback import load_ratings
+from tools.types import ToolError
 from bots.loopwatch import LoopWatch
 from bots.render import RATING_HINT, ServiceLimits, choose_uploads, render_reply, split_text
 from tests.bots_support.harness import bot_settings, make_assistant, tone_wav
@@ -38,8 +40,9 @@ def song_folder(tmp_path: Path, with_ogg: bool = True) -> tuple[Path, list[Outpu
     midi.save(folder / "song.mid")
     (folder / "piano-roll.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(20_000))
     (folder / "lead-sheet.musicxml").write_text("<score-partwise/>" * 100)
-    (folder / "song.json").write_text(json.dumps({"sections": [{"label": "Verse", "chords": ["Am", "F"]},
-                                                               {"label": "Chorus", "chords": ["C", "G"]}]}))
+    (folder / "song.json").write_text(json.dumps({"key": "A minor", "genre": "folk", "sections": [
+        {"kind": "verse", "bars": 2, "romans": ["i", "VI"], "chords": ["Am", "F"]},
+        {"kind": "chorus", "bars": 2, "romans": ["III", "VII"], "chords": ["C", "G"]}]}))
     files = [OutputFile.of(p) for p in sorted(folder.iterdir())]
     return folder, files
 
@@ -111,8 +114,7 @@ def test_command_helpers():
     assert parse_text_command("compose a sea shanty").name == "compose"
     assert parse_text_command("what key is C major?").rest == "what key is C major?"
     assert strip_mentions("<@123> <@!45> render C G") == "render C G"
-    # no clip index in the toolkit yet: /similar must say so rather than pretend
-    assert search_available() is False
+    assert prompt_for(parse_text_command("similar dreamy pads")) == "Find clips in my collection that sound like: dreamy pads"
 
 
 # -- admission and order ---------------------------------------------------------------
@@ -217,22 +219,23 @@ def test_the_assistant_runs_off_the_event_loop(tmp_path):
 def test_ratings_are_stored_with_the_songs_chords(tmp_path):
     folder, _ = song_folder(tmp_path)
     home = tmp_path / "home"
-    first = record_rating("discord", "discord:1", "m1", "ann", 1, folder, home=home)
-    assert first.chords == ["Am", "F", "C", "G"] and first.rating == 1
-    record_rating("discord", "discord:1", "m1", "bob", -1, folder, home=home)
-    record_rating("discord", "discord:1", "m1", "ann", -1, folder, home=home)  # ann changed her mind
+    store = FeedbackStore(home)
+    first = store.record_rating("discord", "discord:1", "m1", "ann", 1, folder)
+    chords = [c for section in first.chords["sections"] for c in section["chords"]]
+    assert chords[:4] == ["Am", "F", "C", "G"] and first.rating == 1
+    store.record_rating("discord", "discord:1", "m1", "bob", -1, folder)
+    store.record_rating("discord", "discord:1", "m1", "ann", -1, folder)  # ann changed her mind
     no_json = tmp_path / "render-only"
     no_json.mkdir()
-    record_rating("slack", "slack:C1:1.0", "C1:1.0", "cy", 1, no_json, home=home)
+    store.record_rating("slack", "slack:C1:1.0", "C1:1.0", "cy", 1, no_json)
     ratings = load_ratings(home)
     assert [(r.user_id, r.rating) for r in ratings] == [("ann", -1), ("bob", -1), ("cy", 1)]
-    assert ratings[-1].chords_json is None and ratings[-1].source == "slack"
-    store = FeedbackStore(home / "feedback.sqlite")
-    assert store.remove_rating("discord", "m1", "bob", -1) and len(store.load_ratings()) == 2
+    assert ratings[-1].chords is None and ratings[-1].source == "slack"
+    assert store.remove_rating("discord", "m1", "bob", -1) and len(load_ratings(home)) == 2
     with sqlite3.connect(home / "feedback.sqlite") as conn:
         columns = [row[1] for row in conn.execute("pragma table_info(ratings)")]
     assert columns == ["id", "source", "thread_id", "message_id", "user_id", "rating", "song_folder", "chords_json",
                        "created_at"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ToolError):
         store.record_rating("cli", "t", "m", "u", 2, folder)
     assert load_ratings(tmp_path / "nowhere") == []

@@ -10,8 +10,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bots.commands import SEARCH_UNAVAILABLE
-from bots.feedback import load_ratings
+from tools.feedback import load_ratings
 from tests.bots_support.discord_wire import FakeDiscord
 from tests.bots_support.harness import make_assistant, running_discord, tone_wav
 
@@ -197,22 +196,24 @@ def test_thumbs_on_a_song_become_ratings(tmp_path, monkeypatch):
     assert sorted((r.user_id, r.rating) for r in ratings) == [("777", 1), ("778", -1)]
     assert {r.message_id for r in ratings} == {str(song_message)} and ratings[0].source == "discord"
     assert ratings[0].thread_id == "discord:3000" and Path(ratings[0].song_folder, "song.json").exists()
-    assert ratings[0].chords and all(isinstance(c, str) for c in ratings[0].chords)
+    sections = ratings[0].chords["sections"]  # what the reward trainer reads: the song's romans and chords
+    assert sections and all(isinstance(c, str) for s in sections for c in s["chords"] + s["romans"])
     assert "👍" in answer.content and any(n.endswith("lead-sheet.musicxml") for n, _ in answer.files)
 
 
-def test_similar_says_search_is_not_available_and_help_is_private(tmp_path, monkeypatch):
+def test_similar_goes_to_the_assistant_and_help_is_private(tmp_path, monkeypatch):
     async def scenario():
         async with running_discord(tmp_path / "home", monkeypatch) as (fake, bot):
             similar = await fake.slash("similar", {"text": "dreamy synth pads"})
             help_ = await fake.slash("help")
             await fake.wait_for(lambda: fake.calls_to("POST", f"{help_}/callback"))
-            await fake.wait_for(lambda: fake.calls_to("POST", f"{similar}/callback"))
-            return fake, similar, help_
+            answer = await fake.wait_for(lambda: next((c for c in fake.calls_to("PATCH", f"{similar}/messages/@original")
+                                                       if "Find clips" in (c.content or "")), None), 60)
+            return fake, similar, help_, answer
 
-    fake, similar, help_ = run(scenario())
-    answer = fake.calls_to("POST", f"{similar}/callback")[0].json
-    assert answer["type"] == 4 and answer["data"]["content"] == SEARCH_UNAVAILABLE
+    fake, similar, help_, answer = run(scenario())
+    assert fake.calls_to("POST", f"{similar}/callback")[0].json["type"] == 5  # deferred, then answered
+    assert "Find clips in my collection that sound like: dreamy synth pads" in answer.content
     help_answer = fake.calls_to("POST", f"{help_}/callback")[0].json["data"]
     assert help_answer["flags"] == 64 and "/compose" in help_answer["content"]
     synced = fake.calls_to("PUT", "/applications/1000/commands")[0].json

@@ -1,12 +1,14 @@
 """Chord progressions per song section, conditioned on genre, mood and lyrics.
 
 Every generator speaks key-relative Roman numerals (see :mod:`tools.harmony`)
-and answers with :class:`ChordSpan` lists, so a learned generator can replace
-the rule-based fallback here without changing the song pipeline.
+and answers with :class:`ChordSpan` lists. :func:`default_chord_generator` picks
+the learned one (:mod:`tools.chord_model`: the RLHF policy, else the supervised
+model) and falls back to the rule-based templates here when no checkpoint loads.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Sequence
@@ -171,14 +173,7 @@ class RuleBasedChordGenerator:
         """See :meth:`ChordGenerator.progression`."""
         romans = self.romans(section=section, bars=bars, key=key, genre=genre, mood=mood,
                              lyrics=lyrics, cadence=cadence, seed=seed)
-        spans: list[ChordSpan] = []
-        for bar, bar_romans in enumerate(romans):
-            if beats_per_bar % len(bar_romans):
-                bar_romans = bar_romans[:1]  # a 3/4 bar does not split in two
-            length = beats_per_bar / len(bar_romans)
-            for i, roman in enumerate(bar_romans):
-                spans.append(ChordSpan(roman_to_chord(roman, key), roman, bar * beats_per_bar + i * length, length))
-        return spans
+        return spans_from_romans(romans, key, beats_per_bar)
 
     def romans(
         self,
@@ -194,7 +189,7 @@ class RuleBasedChordGenerator:
     ) -> list[list[str]]:
         """The Roman numerals of each bar (one or two per bar)."""
         pools = _TEMPLATES.get(genre, _TEMPLATES["pop"])[key.mode]
-        kind = _SECTION_POOL.get(section, section)
+        kind = section_kind(section)
         pool = pools.get(kind) or pools["verse"]
         # Dark moods and lyrics lean to templates with more minor chords, bright ones to fewer.
         shade = darkness(mood, lyrics)
@@ -208,13 +203,58 @@ class RuleBasedChordGenerator:
         template = rng.choices(pool, weights=weights)[0]
         cycle = [bar.split(",") for bar in template.split()]
         out = [list(cycle[i % len(cycle)]) for i in range(max(1, bars))]
-        if cadence:
-            tonic_major, tonic_minor, dominant = _CADENCE.get(genre, ("I", "i", "V"))
-            tonic = tonic_major if key.mode == "major" else tonic_minor
-            out[-1] = [tonic]
-            if len(out) >= 2 and _degree(out[-2][-1]) == "I":
-                out[-2] = [dominant]
-        return out
+        return apply_cadence(out, genre, key.mode) if cadence else out
+
+
+def section_kind(section: str) -> str:
+    """The template pool a section draws from: intro and solo play like a verse, outro and hook like a chorus."""
+    section = section.lower().strip()
+    return _SECTION_POOL.get(section, section)
+
+
+def section_templates(genre: str, mode: str) -> tuple[str, ...]:
+    """The section kinds the rule-based templates have for ``genre`` in ``mode``."""
+    return tuple(_TEMPLATES.get(genre, _TEMPLATES["pop"])[mode])
+
+
+def apply_cadence(bars: list[list[str]], genre: str, mode: str) -> list[list[str]]:
+    """End on the tonic in the genre's harmonic language, preceded by its dominant if the bar before is the tonic."""
+    out = [list(b) for b in bars]
+    tonic_major, tonic_minor, dominant = _CADENCE.get(genre, ("I", "i", "V"))
+    out[-1] = [tonic_major if mode == "major" else tonic_minor]
+    if len(out) >= 2 and _degree(out[-2][-1]) == "I":
+        out[-2] = [dominant]
+    return out
+
+
+def spans_from_romans(romans: Sequence[Sequence[str]], key: Key, beats_per_bar: int) -> list[ChordSpan]:
+    """Bars of Roman numerals as ChordSpans in ``key``: chords share a bar equally (a 3/4 bar keeps its first)."""
+    spans: list[ChordSpan] = []
+    for bar, bar_romans in enumerate(romans):
+        if beats_per_bar % len(bar_romans):
+            bar_romans = bar_romans[:1]  # a 3/4 bar does not split in two
+        length = beats_per_bar / len(bar_romans)
+        for i, roman in enumerate(bar_romans):
+            spans.append(ChordSpan(roman_to_chord(roman, key), roman, bar * beats_per_bar + i * length, length))
+    return spans
+
+
+@functools.lru_cache(maxsize=1)
+def default_chord_generator() -> ChordGenerator:
+    """The best generator that loads: the RLHF policy, else the supervised model, else the rule-based fallback.
+
+    Its ``name`` says which. A retrained checkpoint in ``$BANDMATE_HOME/models`` wins over the shipped one.
+    """
+    try:
+        from tools.chord_model import cached_generator
+    except ImportError:  # torch missing: the templates still work
+        return RuleBasedChordGenerator()
+    for name in ("chords-rlhf", "chords-supervised"):
+        try:
+            return cached_generator(name)
+        except ToolError:
+            continue
+    return RuleBasedChordGenerator()
 
 
 def _is_minor(numeral: str) -> bool:
@@ -291,7 +331,7 @@ def suggest_progression(
     else:
         chosen = "pop"
     arrangement = arrange(chosen, mood, key=key, seed=seed)
-    generator = generator or RuleBasedChordGenerator()
+    generator = generator or default_chord_generator()
     lines = [ln.strip() for ln in (lyrics or "").splitlines() if ln.strip()]
     spans = generator.progression(section=section.lower(), bars=bars, key=arrangement.key, genre=chosen, mood=mood,
                                   lyrics=lines, beats_per_bar=arrangement.beats_per_bar, seed=seed)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.arrangement import INSTRUMENTS, Arrangement, arrange, backing_parts, check_tempo, resolve_instrument
-from tools.chords import ChordGenerator, RuleBasedChordGenerator
+from tools.chords import ChordGenerator, default_chord_generator
 from tools.files import ensure_writable_dir
 from tools.genre import GenreScore, classify_genre, resolve_genre
 from tools.harmony import ChordSpan, parse_key
@@ -89,6 +89,7 @@ class Song:
     notes: tuple[str, ...]
     timings: tuple[tuple[str, float], ...]
     score: Score = field(repr=False, compare=False)
+    chord_generator: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the score, as JSON-ready values."""
@@ -100,6 +101,7 @@ class Song:
             "sections": [asdict(s) for s in self.sections],
             "lyrics": self.lyrics.to_dict(), "notes": list(self.notes),
             "folder": str(self.folder), "files": [f.to_dict() for f in self.files],
+            "chord_generator": self.chord_generator,
         }
 
     def summary(self) -> str:
@@ -265,7 +267,8 @@ def compose_song(
     notes += arr.notes
     plan, plan_notes = _plan(lyrics, arr, request.length_seconds, sing_everything=bool(request.lyrics))
     notes += plan_notes
-    score, sections = _build_score(lyrics.title, plan, arr, chord_generator or RuleBasedChordGenerator(), request.seed)
+    chord_generator = chord_generator or default_chord_generator()
+    score, sections = _build_score(lyrics.title, plan, arr, chord_generator, request.seed)
     lap("chords, melody, arrangement")
 
     instruments = tuple(_program_name(p.program) if not p.is_drums else "drums" for p in score.parts)
@@ -300,7 +303,7 @@ def compose_song(
             genre=genre, genre_scores=scores, mood=request.mood, instruments=instruments,
             duration_seconds=duration, seed=request.seed, folder=final,
             files=tuple(OutputFile.of(final / n, describe(n)) for n in produced),
-            notes=tuple(notes), timings=tuple(timings), score=score,
+            notes=tuple(notes), timings=tuple(timings), score=score, chord_generator=chord_generator.name,
         )
         (tmp / "song.json").write_text(json.dumps(song.to_dict(), indent=2), encoding="utf-8")
     return song

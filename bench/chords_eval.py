@@ -1,0 +1,189 @@
+"""Chord generators side by side on the held-out real progressions.
+
+Rows: a first-order Markov (bigram, per mode, add-one smoothed) baseline trained on the same
+training split, the supervised chord model and the RLHF policy (plus the real data and the
+rule-based templates as references where a number applies).
+
+1. Next-chord accuracy and perplexity on the validation split of the real corpora
+   (chord targets; bar lines are given).
+2. Generation, four per validation progression's genre, mode, title and length (at most
+   32 bars), at the generator's sampling settings unless --temperature/--top-p say otherwise: Yeh et al. 2021's CHE, CC and CTD next to the real progressions' own values,
+   their summed relative gap to them, and the mean reward-model score (first 16 bars).
+3. Genre sensitivity: the share of seventh chords in 8-bar verses and choruses per genre.
+
+    python bench/chords_eval.py [--data ../shared/data] [--supervised chords-supervised] [--policy chords-rlhf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from tools import chord_model, reward_model  # noqa: E402
+from tools.chord_model import BAR, BOS, EOS, SPECIALS, ChordModel, LearnedChordGenerator, stable_seed  # noqa: E402
+from tools.chords import RuleBasedChordGenerator  # noqa: E402
+from tools.harmony import Key  # noqa: E402
+from training.metrics import ProgressionStats, distance_to, progression_stats  # noqa: E402
+from training.train_chords import TextCache, evaluate, training_sequences  # noqa: E402
+
+SAMPLES = 4  # generated progressions per held-out one
+GENRES_SHOWN = ("folk", "pop", "rock", "jazz", "blues", "r&b", "metal")
+
+
+class MarkovChords:
+    """First-order Markov chain (add-one smoothed) over the chord model's tokens (chords and bar lines), one per mode."""
+
+    def __init__(self, vocab, sequences, k: float = 1.0) -> None:
+        self.vocab, self.stoi, self.k = vocab, {t: i for i, t in enumerate(vocab)}, k
+        self.counts = {m: defaultdict(Counter) for m in ("major", "minor")}
+        for s in sequences:
+            if s.split == "train":
+                ids = self.encode(s.bars)
+                for a, b in zip(ids, ids[1:]):
+                    self.counts[s.mode][a][b] += 1
+
+    def encode(self, bars):
+        unk = self.stoi["<unk>"]
+        ids = [self.stoi[BOS]]
+        for bar in bars:
+            ids += [self.stoi.get(c, unk) for c in bar] + [self.stoi[BAR]]
+        return ids + [self.stoi[EOS]]
+
+    def probs(self, mode: str, prev: int) -> list[float]:
+        row = self.counts[mode][prev]
+        total = sum(row.values()) + self.k * len(self.vocab)
+        return [(row[i] + self.k) / total for i in range(len(self.vocab))]
+
+    def evaluate(self, sequences) -> dict[str, float]:
+        nll, correct, count = 0.0, 0, 0
+        for s in sequences:
+            ids = self.encode(s.bars)
+            for a, b in zip(ids, ids[1:]):
+                if b < len(SPECIALS):
+                    continue
+                p = self.probs(s.mode, a)
+                nll -= math.log(p[b])
+                correct += max(range(len(p)), key=p.__getitem__) == b
+                count += 1
+        return {"accuracy": correct / count, "perplexity": math.exp(nll / count)}
+
+    def sample(self, mode: str, bars: int, rng: random.Random) -> list[list[str]]:
+        """Whole bars with the chord model's constraints (one or two chords, no repeat inside a bar)."""
+        out, bar, prev = [], [], self.stoi[BOS]
+        while len(out) < bars:
+            p = self.probs(mode, prev)
+            allowed = [i for i in range(len(self.vocab))
+                       if (i >= len(SPECIALS) and len(bar) < 2 and (not bar or self.vocab[i] != bar[-1]))
+                       or (self.vocab[i] == BAR and bar)]
+            choice = rng.choices(allowed, weights=[p[i] for i in allowed])[0]
+            if self.vocab[choice] == BAR:
+                out.append(bar)
+                bar = []
+            else:
+                bar.append(self.vocab[choice])
+            prev = choice
+        return out
+
+
+def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.Random, **sampling
+             ) -> list[list[list[str]]]:
+    """One progression per validation sequence, for its genre, mode, title and length."""
+    out = []
+    if model is None:
+        return [markov.sample(s.mode, min(len(s.bars), 32), rng) for s in valid for _ in range(SAMPLES)]
+    gen = LearnedChordGenerator(model, **sampling)
+    for s in valid:
+        g = torch.Generator().manual_seed(stable_seed("bench", s.id))
+        cond = model.conditioning([s.text] * SAMPLES, [s.genre] * SAMPLES, [s.section] * SAMPLES, [s.mode] * SAMPLES)
+        sampled = model.sample(cond, min(len(s.bars), 32), temperature=gen.temperature, top_p=gen.top_p, generator=g)
+        out += [model.decode(row.tolist()) for row in sampled.tokens]
+    return out
+
+
+def seventh_share(make, genre: str) -> float:
+    chords = [c for mode in ("major", "minor") for section in ("verse", "chorus") for seed in range(10)
+              for bar in make(genre, mode, section, seed) for c in bar]
+    return sum(any(m in c for m in ("7", "9")) for c in chords) / len(chords)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--home", default=os.environ.get("BANDMATE_HOME", "~/.local/share/bandmate"))
+    parser.add_argument("--supervised", default="chords-supervised")
+    parser.add_argument("--policy", default="chords-rlhf")
+    parser.add_argument("--reward", default="chord-reward")
+    parser.add_argument("--temperature", type=float, default=None, help="default: the generator's own")
+    parser.add_argument("--top-p", type=float, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    rng = random.Random(0)
+    seqs = training_sequences(args.data, Path(args.home).expanduser())
+    valid = [s for s in seqs if s.split == "validation" and s.source != "synthetic"]
+    supervised = chord_model.load(args.supervised, device="cpu")
+    policy = chord_model.load(args.policy, device="cpu")
+    reward = reward_model.load(args.reward, device="cpu")
+    markov = MarkovChords(supervised.config.vocab, seqs)
+    texts = TextCache(supervised)
+    sources = Counter(s.source for s in valid)
+    print(f"\nHeld-out real progressions: {len(valid)} ({', '.join(f'{k} {v}' for k, v in sources.items())})\n")
+
+    print("| model                | next-chord acc | perplexity |")
+    print("|----------------------|----------------|------------|")
+    for name, metrics in (("bigram (Markov)", markov.evaluate(valid)), ("supervised LSTM", evaluate(supervised, valid, texts)),
+                          ("RLHF policy", evaluate(policy, valid, texts))):
+        print(f"| {name:<20} | {metrics['accuracy']:14.3f} | {metrics['perplexity']:10.2f} |")
+
+    real = [[list(b) for b in s.bars[:32]] for s in valid]
+    modes = [s.mode for s in valid]
+    ref = progression_stats(real, modes)
+    rows: list[tuple[str, ProgressionStats, float]] = []
+
+    def mean_reward(progs, repeat=1):
+        genres = [s.genre for s in valid for _ in range(repeat)]
+        return sum(reward.score([p[:16] for p in progs], genres, [m for m in modes for _ in range(repeat)])) / len(progs)
+
+    rows.append(("real (held-out)", ref, mean_reward(real)))
+    sampling = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p)) if v is not None}
+    for name, model in (("bigram (Markov)", None), ("supervised LSTM", supervised), ("RLHF policy", policy)):
+        progs = generate(model, markov, valid, rng, **sampling)
+        many = [m for m in modes for _ in range(SAMPLES)]
+        rows.append((name, progression_stats(progs, many), mean_reward(progs, SAMPLES)))
+    print("\n| generated for held-out | CHE   | CC    | CTD   | gap to real | reward |")
+    print("|------------------------|-------|-------|-------|-------------|--------|")
+    for name, st, r in rows:
+        print(f"| {name:<22} | {st.che:.3f} | {st.cc:5.2f} | {st.ctd:.3f} | {distance_to(st, ref):11.3f} | {r:6.3f} |")
+
+    rule = RuleBasedChordGenerator()
+    makers = {
+        "rule-based": lambda g, m, s, seed: rule.romans(section=s, bars=8, key=_key(m), genre=g, seed=seed),
+        "supervised": _maker(supervised),
+        "RLHF": _maker(policy),
+    }
+    print("\n| share of sevenths | " + " | ".join(f"{g:>5}" for g in GENRES_SHOWN) + " |")
+    print("|-------------------|" + "|".join("-------" for _ in GENRES_SHOWN) + "|")
+    for name, make in makers.items():
+        print(f"| {name:<17} | " + " | ".join(f"{seventh_share(make, g):5.2f}" for g in GENRES_SHOWN) + " |")
+
+
+def _key(mode: str) -> Key:
+    return Key("C", "major") if mode == "major" else Key("A", "minor")
+
+
+def _maker(model: ChordModel):
+    gen = LearnedChordGenerator(model)
+    return lambda g, m, s, seed: gen.romans(section=s, bars=8, key=_key(m), genre=g, seed=seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Human feedback end to end: ratings in SQLite, `bandmate rate`, the reward model, REINFORCE with a KL penalty."""
+
+import sqlite3
+
+import pytest
+import torch
+import typer
+from typer.testing import CliRunner
+
+from tools.chord_model import ChordModelConfig, LearnedChordGenerator, load
+from tools.chords import RuleBasedChordGenerator
+from tools.feedback import load_ratings, record_rating
+from tools.harmony import parse_key
+from tools.reward_model import RewardConfig, RewardModel
+from tools.reward_model import load as load_reward
+from tools.types import ToolError
+from training.chord_data import load_romantext, synthetic_sequences
+from training.rlhf import RLHFConfig, train_policy
+from training.train_chords import MODEL_GENRES, TrainConfig, build_vocab, train_chords
+from training.train_reward import RewardTrainConfig, train_reward
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    from music21 import corpus
+
+    analyses = sorted(str(p) for p in corpus.getCorePaths() if str(p).endswith(".rntxt"))[:12]
+    return load_romantext(analyses) + synthetic_sequences(per_pool=2)
+
+
+@pytest.fixture(scope="module")
+def supervised(sequences, tmp_path_factory):
+    path = tmp_path_factory.mktemp("sup") / "sup.pt"
+    train_chords(sequences, path, config=TrainConfig.tiny(),
+                 model_config=ChordModelConfig.tiny(build_vocab(sequences), MODEL_GENRES), log=lambda _: None)
+    return path
+
+
+def test_ratings_are_stored_in_sqlite_and_read_back(tmp_path):
+    first = record_rating(tmp_path, source="discord", rating=1, chords=["C", "G", "Am", "F"], thread_id="t1",
+                          message_id="m1", user_id="u1")
+    second = record_rating(tmp_path, source="cli", rating=-1, chords={"key": "A minor", "genre": "rock", "sections": []})
+    ratings = load_ratings(tmp_path)
+    assert [r.id for r in ratings] == [first, second] and ratings[0].chords == ["C", "G", "Am", "F"]
+    assert ratings[0].thread_id == "t1" and ratings[1].rating == -1 and ratings[1].created_at
+    columns = [row[1] for row in sqlite3.connect(tmp_path / "feedback.sqlite").execute("PRAGMA table_info(ratings)")]
+    assert columns == ["id", "source", "thread_id", "message_id", "user_id", "rating", "song_folder", "chords_json",
+                       "created_at"]
+    with pytest.raises(ToolError, match="up"):
+        record_rating(tmp_path, source="cli", rating=0, chords=["C"])
+    assert load_ratings(tmp_path / "nowhere") == []
+
+
+def _app():
+    from training.cli import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """bandmate (test)"""
+
+    register(app)
+    return app
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    from assistant.config import get_settings
+
+    monkeypatch.setenv("BANDMATE_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def test_bandmate_rate_records_the_chords_of_a_composed_song(tmp_path, home):
+    from tools.compose import SongRequest, compose_song
+
+    lyrics = "[Verse]\nThe river runs along the stony bank\nAnd carries every song we ever sang\n"
+    song = compose_song(SongRequest(prompt="a river", lyrics=lyrics, genre="folk", length_seconds=20), llm=None,
+                        out_dir=tmp_path / "songs", render_audio=False, chord_generator=RuleBasedChordGenerator())
+    result = CliRunner().invoke(_app(), ["rate", str(song.folder), "up", "--user", "ana"])
+    assert result.exit_code == 0, result.output
+    (rating,) = load_ratings(home)
+    assert rating.rating == 1 and rating.source == "cli" and rating.user_id == "ana"
+    assert rating.chords["key"] == song.key and rating.chords["generator"] == "rule-based"
+    assert [s["romans"] for s in rating.chords["sections"]] == [list(s.romans) for s in song.sections]
+    bad = CliRunner().invoke(_app(), ["rate", str(song.folder), "sideways"])
+    assert bad.exit_code == 1 and "up or down" in bad.output
+    missing = CliRunner().invoke(_app(), ["rate", str(tmp_path / "nope"), "down"])
+    assert missing.exit_code == 1 and "song.json" in missing.output and len(load_ratings(home)) == 1
+
+
+def test_ratings_move_the_reward_model(sequences, supervised, tmp_path):
+    vocab = load(supervised, device="cpu").config.vocab
+    odd = {"key": "C major", "genre": "folk",
+           "sections": [{"kind": "verse", "bars": 4, "romans": ["iii", "#iv°", "iii", "#iv°"], "chords": []}]}
+    ratings = [r for r in (record_rating(tmp_path, source="cli", rating=1, chords=odd) for _ in range(30))]
+    assert len(ratings) == 30
+    config = RewardTrainConfig(epochs=3, batch_size=32, threads=1)
+    plain = train_reward(sequences, tmp_path / "plain.pt", vocab=vocab, config=config, log=lambda _: None)
+    rated = train_reward(sequences, tmp_path / "rated.pt", vocab=vocab, ratings=load_ratings(tmp_path), config=config,
+                         log=lambda _: None)
+    assert rated.ratings_used == 30 and plain.ratings_used == 0
+    progression = [["iii"], ["#iv°"], ["iii"], ["#iv°"]]
+    before = load_reward(plain.path, device="cpu").score([progression], ["folk"], ["major"])[0]
+    after = load_reward(rated.path, device="cpu").score([progression], ["folk"], ["major"])[0]
+    assert after > before + 1.0
+    assert load_reward(rated.path, device="cpu").meta["ratings"] == 30
+
+
+class TonicReward(RewardModel):
+    """A transparent reward for checking the optimiser: the share of tonic chords."""
+
+    def forward(self, tokens, genre, mode):
+        return 5.0 * (tokens == self.stoi["I"]).float().sum(1) / (tokens >= 5).float().sum(1).clamp(min=1)
+
+
+def _tonic_share(model):
+    gen = LearnedChordGenerator(model, temperature=1.0, top_p=1.0)
+    chords = [c for seed in range(24) for bar in gen.romans(section="verse", bars=8, key=parse_key("C"), genre="pop",
+                                                            seed=seed) for c in bar]
+    return chords.count("I") / len(chords)
+
+
+def test_reinforce_raises_the_reward_and_saves_a_loadable_policy(sequences, supervised, tmp_path):
+    model = load(supervised, device="cpu")
+    reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
+    config = RLHFConfig(steps=40, batch_size=16, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1)
+    result = train_policy(model, reward, [s for s in sequences if s.genre == "pop"], tmp_path / "policy.pt",
+                          config=config, log=lambda _: None)
+    policy = load(result.path, device="cpu")
+    assert result.reward_end > result.reward_start
+    assert _tonic_share(policy) > _tonic_share(model) + 0.1
+    assert policy.meta["rlhf"]["config"]["beta"] == 0.01
+
+
+def test_kl_penalty_keeps_the_policy_near_the_supervised_model(sequences, supervised, tmp_path):
+    model = load(supervised, device="cpu")
+    reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
+    base = dict(steps=25, batch_size=16, lr=3e-2, bar_choices=(8,), threads=1)
+    free = train_policy(model, reward, sequences, tmp_path / "free.pt", config=RLHFConfig(beta=0.0, **base),
+                        log=lambda _: None)
+    held = train_policy(model, reward, sequences, tmp_path / "held.pt", config=RLHFConfig(beta=2.0, **base),
+                        log=lambda _: None)
+    assert held.kl_end < free.kl_end
+
+
+def test_tiny_reward_model_and_policy_run_in_seconds(sequences, supervised, tmp_path):
+    vocab = load(supervised, device="cpu").config.vocab
+    result = train_reward(sequences, tmp_path / "r.pt", vocab=vocab, config=RewardTrainConfig.tiny(),
+                          model_config=RewardConfig.tiny(vocab, MODEL_GENRES), log=lambda _: None)
+    assert 0 <= result.metrics["val_accuracy"] <= 1
+    policy = train_policy(load(supervised, device="cpu"), load_reward(result.path, device="cpu"), sequences,
+                          tmp_path / "p.pt", config=RLHFConfig.tiny(), log=lambda _: None)
+    assert load(policy.path, device="cpu").config == load(supervised, device="cpu").config
+    with pytest.raises(ToolError, match="damaged"):
+        (tmp_path / "bad.pt").write_bytes(b"\x80\x04garbage")
+        load_reward(tmp_path / "bad.pt")
+    assert torch.isfinite(torch.tensor(policy.kl_end))

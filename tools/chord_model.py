@@ -1,0 +1,373 @@
+"""The learned chord generator: lyrics + genre + section + mode -> an LSTM that writes Roman numerals bar by bar.
+
+A frozen sentence encoder (default all-MiniLM-L6-v2; any Hugging Face encoder path)
+embeds the lyrics; genre, section and mode have learned embeddings. Their sum,
+through a tanh, sets the LSTM's initial state and joins every input step. Tokens
+are key-relative chords (``I``, ``vi``, ``V7``, ``bVII``, inversions folded) and
+the bar line ``|``, so one progression plays in any key. Sampling is constrained
+to whole bars of one or two chords and seeded, so the same request gives the same
+chords. Checkpoints hold only the decoder (the encoder is named in the config).
+
+    model = load("chords-rlhf")
+    LearnedChordGenerator(model).progression(section="verse", bars=8, key=parse_key("G"), genre="folk")
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tools.types import ToolError
+
+PAD, BOS, EOS, UNK, BAR = "<pad>", "<bos>", "<eos>", "<unk>", "|"
+SPECIALS = (PAD, BOS, EOS, UNK, BAR)
+SECTIONS = ("none", "verse", "chorus", "bridge", "pre-chorus")
+MODES = ("major", "minor")
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+MAX_BARS = 256
+DATA_DIR = Path(__file__).parent / "data"
+# Names load() knows: shipped in tools/data, overridden by a retrained file in $BANDMATE_HOME/models.
+REGISTRY = {"chords-supervised": "chords-supervised.pt", "chords-rlhf": "chords-rlhf.pt"}
+
+
+@dataclass(frozen=True)
+class ChordModelConfig:
+    """Vocabularies and sizes of a :class:`ChordModel`; ``encoder`` names the frozen text encoder ("none": no text)."""
+
+    vocab: tuple[str, ...]
+    genres: tuple[str, ...]
+    sections: tuple[str, ...] = SECTIONS
+    encoder: str = DEFAULT_ENCODER
+    text_dim: int = 384
+    d_embed: int = 64
+    d_cond: int = 64
+    d_hidden: int = 256
+    n_layers: int = 1
+    dropout: float = 0.2
+
+    @classmethod
+    def tiny(cls, vocab: Sequence[str], genres: Sequence[str], **changes: Any) -> "ChordModelConfig":
+        """A laptop-test-sized model without a text encoder (trains in seconds)."""
+        base = dict(encoder="none", text_dim=8, d_embed=8, d_cond=8, d_hidden=16, dropout=0.0)
+        return cls(vocab=tuple(vocab), genres=tuple(genres), **{**base, **changes})
+
+    @classmethod
+    def from_dict(cls, row: dict) -> "ChordModelConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
+
+
+@dataclass
+class Conditioning:
+    """A batch of what each progression is written for: text embeddings and genre/section/mode indices."""
+
+    text: torch.Tensor      # (batch, text_dim)
+    genre: torch.Tensor     # (batch,)
+    section: torch.Tensor   # (batch,)
+    mode: torch.Tensor      # (batch,)
+
+    def __len__(self) -> int:
+        return len(self.genre)
+
+    def select(self, index: torch.Tensor | slice) -> "Conditioning":
+        return Conditioning(self.text[index], self.genre[index], self.section[index], self.mode[index])
+
+    def to(self, device: torch.device | str) -> "Conditioning":
+        return Conditioning(self.text.to(device), self.genre.to(device), self.section.to(device), self.mode.to(device))
+
+
+@dataclass
+class Sampled:
+    """Sampled token ids (``<bos>`` first), the allowed-token mask at every step and which steps are real."""
+
+    tokens: torch.Tensor    # (batch, steps + 1)
+    allowed: torch.Tensor   # (batch, steps, vocab) bool
+    valid: torch.Tensor     # (batch, steps) bool
+
+
+class ChordModel(nn.Module):
+    """Conditioning embeddings -> LSTM over chord tokens -> next-token logits."""
+
+    def __init__(self, config: ChordModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.stoi = {t: i for i, t in enumerate(config.vocab)}
+        if [config.vocab[i] for i in range(len(SPECIALS))] != list(SPECIALS):
+            raise ValueError(f"the vocabulary must start with {SPECIALS}")
+        c = config
+        self.tok = nn.Embedding(len(c.vocab), c.d_embed, padding_idx=0)
+        self.text_proj = nn.Linear(c.text_dim, c.d_cond)
+        self.genre_emb = nn.Embedding(len(c.genres), c.d_cond)
+        self.section_emb = nn.Embedding(len(c.sections), c.d_cond)
+        self.mode_emb = nn.Embedding(len(MODES), c.d_cond)
+        self.init_state = nn.Linear(c.d_cond, 2 * c.n_layers * c.d_hidden)
+        self.lstm = nn.LSTM(c.d_embed + c.d_cond, c.d_hidden, c.n_layers, batch_first=True,
+                            dropout=c.dropout if c.n_layers > 1 else 0.0)
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.d_hidden, len(c.vocab))
+        is_chord = torch.ones(len(c.vocab), dtype=torch.bool)
+        is_chord[: len(SPECIALS)] = False
+        self.register_buffer("is_chord", is_chord, persistent=False)
+
+    # -- conditioning ---------------------------------------------------------------------------
+    def condition(self, cond: Conditioning) -> torch.Tensor:
+        """(batch, d_cond) summary of the conditioning."""
+        return torch.tanh(self.text_proj(cond.text) + self.genre_emb(cond.genre)
+                          + self.section_emb(cond.section) + self.mode_emb(cond.mode))
+
+    def conditioning(self, texts: Sequence[str], genres: Sequence[str], sections: Sequence[str],
+                     modes: Sequence[str]) -> Conditioning:
+        """Build a batch from plain values; unknown genres raise ToolError, unknown sections become "none"."""
+        for g in genres:
+            if g not in self.config.genres:
+                raise ToolError(f"The chord model does not know the genre {g!r}; use one of {', '.join(self.config.genres)}.")
+        device = self.head.weight.device
+        return Conditioning(
+            self.embed_texts(texts).to(device),
+            torch.tensor([self.config.genres.index(g) for g in genres], device=device),
+            torch.tensor([self.config.sections.index(s) if s in self.config.sections else 0 for s in sections],
+                         device=device),
+            torch.tensor([MODES.index(m) for m in modes], device=device),
+        )
+
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Frozen-encoder embeddings (batch, text_dim); empty texts and the "none" encoder give zeros."""
+        out = torch.zeros(len(texts), self.config.text_dim)
+        wanted = [i for i, t in enumerate(texts) if t and t.strip()]
+        if wanted and self.config.encoder != "none":
+            from tools.genre import embed_texts
+
+            vectors = embed_texts([texts[i] for i in wanted], encoder=self.config.encoder)
+            if vectors.shape[1] != self.config.text_dim:
+                raise ToolError(f"The encoder {self.config.encoder} gives {vectors.shape[1]}-d vectors but this chord "
+                                f"model was trained on {self.config.text_dim}-d ones; use the encoder it names.")
+            out[wanted] = torch.from_numpy(vectors).float()
+        return out
+
+    # -- forward ----------------------------------------------------------------------------------
+    def forward(self, tokens: torch.Tensor, cond: Conditioning, state: tuple | None = None,
+                summary: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple]:
+        """Logits (batch, time, vocab) for the next token after each of ``tokens`` (batch, time)."""
+        summary = self.condition(cond) if summary is None else summary
+        if state is None:
+            h, c = self.init_state(summary).chunk(2, dim=-1)
+            shape = (len(summary), self.config.n_layers, self.config.d_hidden)
+            state = (torch.tanh(h).reshape(shape).transpose(0, 1).contiguous(),
+                     c.reshape(shape).transpose(0, 1).contiguous())
+        x = torch.cat([self.tok(tokens), summary[:, None, :].expand(-1, tokens.shape[1], -1)], dim=-1)
+        out, state = self.lstm(self.drop(x), state)
+        return self.head(self.drop(out)), state
+
+    def sequence_logprob(self, sampled: Sampled, cond: Conditioning) -> torch.Tensor:
+        """Log-probability (batch,) of sampled sequences under this model, with the same constraints."""
+        logits, _ = self(sampled.tokens[:, :-1], cond)
+        logits = logits.masked_fill(~sampled.allowed, float("-inf"))
+        logp = F.log_softmax(logits, dim=-1).gather(-1, sampled.tokens[:, 1:, None]).squeeze(-1)
+        return torch.where(sampled.valid, logp, torch.zeros_like(logp)).sum(dim=1)
+
+    # -- sampling -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, cond: Conditioning, bars: int | Sequence[int], *, temperature: float = 1.0, top_p: float = 1.0,
+               start: str | None = None, generator: torch.Generator | None = None, max_chords_per_bar: int = 2
+               ) -> Sampled:
+        """Sample whole bars (one to ``max_chords_per_bar`` chords each, no chord repeated inside a bar).
+
+        ``start`` forces the first chord. Raises ToolError for a length outside 1-256 bars or an unknown start.
+        """
+        n = len(cond)
+        bars_t = torch.tensor([bars] * n if isinstance(bars, int) else list(bars))
+        if bars_t.min() < 1 or bars_t.max() > MAX_BARS:
+            raise ToolError(f"{int(bars_t.min() if bars_t.min() < 1 else bars_t.max())} bars is out of range; "
+                            f"ask for 1 to {MAX_BARS} bars.")
+        if start is not None and start not in self.stoi:
+            raise ToolError(f"The start chord {start!r} is not a Roman numeral this model knows; try 'I', 'i', 'vi' or 'IV'.")
+        device = self.head.weight.device
+        bars_t = bars_t.to(device)
+        steps = int(bars_t.max()) * (max_chords_per_bar + 1)
+        V, bar_id, pad_id = len(self.config.vocab), self.stoi[BAR], self.stoi[PAD]
+        tokens = torch.full((n, 1), self.stoi[BOS], dtype=torch.long, device=device)
+        in_bar = torch.zeros(n, dtype=torch.long, device=device)
+        done_bars = torch.zeros(n, dtype=torch.long, device=device)
+        summary = self.condition(cond)
+        state, allowed_all, valid_all = None, [], []
+        for t in range(steps):
+            logits, state = self(tokens[:, -1:], cond, state, summary)
+            logits = logits[:, -1]
+            finished = done_bars >= bars_t
+            allowed = self.is_chord.expand(n, V).clone()
+            allowed[:, bar_id] = in_bar > 0
+            full = in_bar >= max_chords_per_bar
+            allowed[full] = False
+            allowed[full, bar_id] = True
+            prev = tokens[:, -1]
+            repeat = (in_bar > 0) & ~full
+            allowed[repeat, prev[repeat]] = False
+            if start is not None and t == 0:
+                allowed[:] = False
+                allowed[:, self.stoi[start]] = True
+            allowed[finished] = False
+            allowed[finished, pad_id] = True
+            masked = logits.masked_fill(~allowed, float("-inf"))
+            probs = _top_p(F.softmax(masked / max(temperature, 1e-4), dim=-1), top_p)
+            nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            allowed_all.append(allowed)
+            valid_all.append(~finished)
+            is_bar = nxt == bar_id
+            done_bars = done_bars + (is_bar & ~finished).long()
+            in_bar = torch.where(is_bar, torch.zeros_like(in_bar), in_bar + (~finished).long())
+            tokens = torch.cat([tokens, nxt[:, None]], dim=1)
+            if bool((done_bars >= bars_t).all()):
+                break
+        return Sampled(tokens, torch.stack(allowed_all, dim=1), torch.stack(valid_all, dim=1))
+
+    def decode(self, ids: Sequence[int]) -> list[list[str]]:
+        """Token ids -> bars of Roman numerals."""
+        bars, bar = [], []
+        for i in ids:
+            token = self.config.vocab[int(i)]
+            if token == BAR:
+                bars.append(bar)
+                bar = []
+            elif token not in SPECIALS:
+                bar.append(token)
+        return bars + ([bar] if bar else [])
+
+    def encode(self, bars: Sequence[Sequence[str]], *, eos: bool = True) -> list[int]:
+        """Bars of Roman numerals -> token ids (``<bos>``, chords and bar lines, ``<eos>``); unknown chords -> ``<unk>``."""
+        ids = [self.stoi[BOS]]
+        for bar in bars:
+            ids += [self.stoi.get(ch, self.stoi[UNK]) for ch in bar] + [self.stoi[BAR]]
+        return ids + ([self.stoi[EOS]] if eos else [])
+
+
+def _top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability reaches ``top_p`` (nucleus sampling)."""
+    if top_p >= 1.0:
+        return probs
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    keep = sorted_p.cumsum(dim=-1) - sorted_p < top_p
+    keep[:, 0] = True
+    filtered = torch.zeros_like(probs).scatter(-1, order, sorted_p * keep)
+    return filtered / filtered.sum(dim=-1, keepdim=True)
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from values that is the same in every process (``hash()`` of a string is not)."""
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:15], 16)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> Path:
+    """Write config + weights + ``meta`` (data hash, training mix, metrics) atomically: a crash keeps the old file."""
+    from tools.files import atomic_path
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"config": asdict(model.config), "state_dict": state, "kind": type(model).__name__, **meta}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def user_models_dir() -> Path:
+    """``$BANDMATE_HOME/models`` (the same default home as :mod:`assistant.config`), where training writes."""
+    default = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bandmate"
+    return Path(os.environ.get("BANDMATE_HOME", default)).expanduser() / "models"
+
+
+def read_checkpoint(name_or_path: str | Path, registry: dict[str, str], kind: str, retrain: str) -> dict:
+    """A checkpoint's payload by path or registry name (user-trained file in $BANDMATE_HOME/models first).
+
+    Raises ToolError for a missing, damaged or wrong-kind file, naming the command that rebuilds it.
+    """
+    path = Path(name_or_path).expanduser()
+    if not path.is_file() and str(name_or_path) in registry:
+        filename = registry[str(name_or_path)]
+        user = user_models_dir() / filename
+        path = user if user.is_file() else DATA_DIR / filename
+    if not path.is_file():
+        raise ToolError(f"No checkpoint at {name_or_path}; give a .pt file or one of {', '.join(registry)}, "
+                        f"or train one with `{retrain}`.")
+    try:
+        with warnings.catch_warnings():  # a damaged file may also warn about its pickle protocol
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means the same thing to the user
+        raise ToolError(f"{path} is damaged or not a bandmate checkpoint; retrain it with `{retrain}`.") from exc
+    if not isinstance(payload, dict) or payload.get("kind") != kind or "state_dict" not in payload:
+        raise ToolError(f"{path} is not a {kind} checkpoint; retrain it with `{retrain}`.")
+    payload["path"] = str(path)
+    return payload
+
+
+def load(name_or_path: str | Path = "chords-rlhf", device: str | None = None) -> ChordModel:
+    """A chord model by registry name (``chords-supervised``, ``chords-rlhf``) or checkpoint path.
+
+    ``device=None`` picks CUDA when present. Raises ToolError for a missing or damaged checkpoint.
+    """
+    payload = read_checkpoint(name_or_path, REGISTRY, "ChordModel", "bandmate train chords")
+    model = ChordModel(ChordModelConfig.from_dict(payload["config"]))
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `bandmate train chords`.") from exc
+    model.meta = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return model.to(device).eval()
+
+
+# ---------------------------------------------------------------- the ChordGenerator
+
+class LearnedChordGenerator:
+    """A :class:`tools.chords.ChordGenerator` backed by a :class:`ChordModel` (seeded, deterministic sampling).
+
+    Lyrics (with the mood in front) are the text; every section of a kind draws from the
+    same seed, as the rule-based generator picks one template per kind.
+    """
+
+    def __init__(self, model: ChordModel, *, label: str = "", temperature: float = 1.0, top_p: float = 0.95) -> None:
+        self.model = model.eval()
+        self.temperature, self.top_p = temperature, top_p
+        self.name = f"learned{' ' + label if label else ''} (LSTM decoder, text encoder {model.config.encoder})"
+
+    def romans(self, *, section: str, bars: int, key, genre: str, mood: str | None = None,
+               lyrics: Sequence[str] = (), cadence: bool = False, seed: int = 0, start: str | None = None
+               ) -> list[list[str]]:
+        """The Roman numerals of each bar (one or two per bar)."""
+        from tools.chords import apply_cadence, section_kind
+
+        if not 1 <= bars <= MAX_BARS:
+            raise ToolError(f"{bars} bars is out of range; ask for 1 to {MAX_BARS} bars.")
+        kind = section_kind(section)
+        text = " ".join([mood or "", *lyrics]).strip()
+        cond = self.model.conditioning([text], [genre], [kind], [key.mode])
+        generator = torch.Generator(device=self.model.head.weight.device)
+        generator.manual_seed(stable_seed(seed, genre, key.mode, kind))
+        sampled = self.model.sample(cond, bars, temperature=self.temperature, top_p=self.top_p, start=start,
+                                    generator=generator)
+        out = self.model.decode(sampled.tokens[0].tolist())[:bars]
+        return apply_cadence(out, genre, key.mode) if cadence else out
+
+    def progression(self, *, section: str, bars: int, key, genre: str, mood: str | None = None,
+                    lyrics: Sequence[str] = (), beats_per_bar: int = 4, cadence: bool = False, seed: int = 0):
+        """See :meth:`tools.chords.ChordGenerator.progression`."""
+        from tools.chords import spans_from_romans
+
+        romans = self.romans(section=section, bars=bars, key=key, genre=genre, mood=mood, lyrics=lyrics,
+                             cadence=cadence, seed=seed)
+        return spans_from_romans(romans, key, beats_per_bar)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_generator(name: str) -> LearnedChordGenerator:
+    """The generator of a registry name, loaded once per process on the CPU."""
+    return LearnedChordGenerator(load(name, device="cpu"), label=name)

@@ -1,0 +1,146 @@
+"""Ratings users give to songs and progressions (CLI ``bandmate rate``, bot reactions), kept in SQLite.
+
+The file is ``<home>/feedback.sqlite``; every write is one transaction. ``bandmate
+train reward`` reads the ratings back (:func:`load_ratings`) to teach the reward
+model what people like. A person has one rating per rated message: rating again
+replaces it, and taking a reaction back removes it (:func:`remove_rating`).
+
+``chords`` is stored as JSON: either a list of chord symbols (``["C", "G", "Am", "F"]``)
+or a song's chords as :func:`song_chords` reads them from a song folder
+(``{"key": "G major", "genre": "folk", "sections": [{"kind", "bars", "romans", "chords"}]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tools.types import ToolError
+
+DB_NAME = "feedback.sqlite"
+_SCHEMA = """CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    thread_id TEXT,
+    message_id TEXT,
+    user_id TEXT,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    song_folder TEXT,
+    chords_json TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (source, message_id, user_id)
+)"""
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One rating: +1 (liked) or -1, of the chords it was given for."""
+
+    id: int
+    source: str
+    rating: int
+    chords: Any
+    thread_id: str | None
+    message_id: str | None
+    user_id: str | None
+    song_folder: str | None
+    created_at: str
+
+
+def _connect(home: str | Path) -> sqlite3.Connection:
+    home = Path(home).expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(home / DB_NAME, timeout=30)
+        conn.execute(_SCHEMA)
+    except (OSError, sqlite3.Error) as exc:
+        raise ToolError(f"Cannot open the ratings store in {home} ({exc}); check that the folder is writable.") from exc
+    return conn
+
+
+def record_rating(home: str | Path, *, source: str, rating: int, chords: Any, thread_id: str | None = None,
+                  message_id: str | None = None, user_id: str | None = None, song_folder: str | None = None) -> int:
+    """Store a rating (+1 or -1) of ``chords`` and return its id.
+
+    ``chords`` may be None only for a rated song folder (a song without a song.json);
+    the same person rating the same message again replaces their rating.
+    """
+    if rating not in (1, -1):
+        raise ToolError(f"A rating is +1 (up) or -1 (down), not {rating!r}.")
+    if not chords and not song_folder:
+        raise ToolError("There are no chords to rate; rate a song folder or a progression.")
+    conn = _connect(home)
+    try:
+        with conn:  # one transaction
+            conn.execute(
+                "INSERT INTO ratings (source, thread_id, message_id, user_id, rating, song_folder, chords_json, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, message_id, user_id) DO UPDATE SET"
+                " rating = excluded.rating, created_at = excluded.created_at",
+                (source, thread_id, message_id, user_id, rating, str(song_folder) if song_folder else None,
+                 json.dumps(chords) if chords else None, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            row = conn.execute("SELECT id FROM ratings WHERE source = ? AND message_id IS ? AND user_id IS ?"
+                               " ORDER BY id DESC LIMIT 1", (source, message_id, user_id)).fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
+def remove_rating(home: str | Path, *, source: str, message_id: str, user_id: str, rating: int) -> bool:
+    """Forget a person's rating of a message (a reaction taken back); True if one was removed."""
+    if not (Path(home).expanduser() / DB_NAME).exists():
+        return False
+    conn = _connect(home)
+    try:
+        with conn:
+            cursor = conn.execute("DELETE FROM ratings WHERE source = ? AND message_id = ? AND user_id = ? AND rating = ?",
+                                  (source, message_id, user_id, rating))
+        return cursor.rowcount > 0
+    finally:
+        conn.close()
+
+
+def load_ratings(home: str | Path) -> list[Rating]:
+    """Every stored rating, oldest first (an empty list when there is no store yet)."""
+    if not (Path(home).expanduser() / DB_NAME).exists():
+        return []
+    conn = _connect(home)
+    try:
+        rows = conn.execute("SELECT id, source, rating, chords_json, thread_id, message_id, user_id, song_folder,"
+                            " created_at FROM ratings ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    out = []
+    for row in rows:
+        try:
+            chords = json.loads(row[3]) if row[3] is not None else None
+        except json.JSONDecodeError:
+            continue  # a row another writer damaged is skipped, not fatal
+        out.append(Rating(row[0], row[1], row[2], chords, *row[4:]))
+    return out
+
+
+def song_chords(song_folder: str | Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
+    """The chords of a song folder written by :func:`tools.compose.compose_song` (its ``song.json``).
+
+    With ``missing_ok``, a folder without a readable song.json gives None instead of an error.
+    """
+    path = Path(song_folder).expanduser() / "song.json"
+    if missing_ok:
+        try:
+            return song_chords(song_folder)
+        except ToolError:
+            return None
+    if not path.is_file():
+        raise ToolError(f"{song_folder} has no song.json; give the folder of a song bandmate wrote.")
+    try:
+        song = json.loads(path.read_text(encoding="utf-8"))
+        sections = [{"kind": s["kind"], "bars": s["bars"], "romans": s["romans"], "chords": s["chords"]}
+                    for s in song["sections"]]
+        return {"key": song["key"], "genre": song["genre"], "sections": sections,
+                "generator": song.get("chord_generator", "")}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ToolError(f"{path} is not a song file bandmate can read; rate a folder compose wrote.") from exc
