@@ -326,11 +326,18 @@ def _text_of(msg: BaseMessage) -> str:
     return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
 
 
-def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> list[dict]:
-    """Tools the model may call now: after a tool has answered in this turn, not that tool again.
+_FILE_MENTION = re.compile(r"Attached files:|\.(wav|ogg|mp3|flac|m4a|aiff?|mid|midi|musicxml|mxl)\b|(^|\s)[~.]?/\S", re.I)
 
-    A small model that has just seen a tool's result tends to call the same tool
-    again; a request rarely needs the same tool twice in one turn.
+
+def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> list[dict]:
+    """The tools the model may call now.
+
+    - After a tool has answered in this turn, not that tool again: a small model that
+      has just seen a tool's result tends to call it again, and a request rarely needs
+      the same tool twice.
+    - A tool that requires a file (a required ``path`` argument) only when the user's
+      message names or attaches one: without a file it cannot run, and a small model
+      otherwise reaches for it on any question about music.
     """
     called: set[str] = set()
     for msg in reversed(messages):
@@ -338,7 +345,14 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
             break
         if isinstance(msg, ToolMessage) and msg.status != "error" and msg.name:
             called.add(msg.name)
-    return [t for t in tools if t["function"]["name"] not in called]
+    has_file = bool(_FILE_MENTION.search(_last_user_text(messages)))
+    allowed = []
+    for tool in tools:
+        fn = tool["function"]
+        needs_file = "path" in ((fn.get("parameters") or {}).get("required") or [])
+        if fn["name"] not in called and (has_file or not needs_file):
+            allowed.append(tool)
+    return allowed
 
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -399,13 +413,32 @@ def _last_user_text(messages: Sequence[BaseMessage]) -> str:
     return ""
 
 
+def _repair_truncated(raw: str, tries: int = 64) -> dict | None:
+    """The longest prefix of a cut-off tool call that ends after a whole argument, closed and parsed."""
+    cut = len(raw)
+    for _ in range(tries):
+        cut = raw.rfind(",", 0, cut)
+        if cut <= 0:
+            return None
+        try:
+            data = json.loads(raw[:cut] + "}}")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("arguments"), dict) and data.get("tool") != RESPOND:
+            return data
+    return None
+
+
 def parse_tool_reply(raw: str) -> AIMessage:
     """Turn the grammar-constrained JSON into an AIMessage (text or one tool call)."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:
-        # The grammar makes this rare (only when max_tokens cut the object short).
-        return AIMessage(content="Sorry, I lost my train of thought there. Could you say that again, a little shorter?")
+        # The grammar makes this rare: only when max_tokens cut the object short, typically a
+        # runaway optional argument. Keep the complete arguments before it.
+        data = _repair_truncated(raw)
+        if data is None:
+            return AIMessage(content="Sorry, I lost my train of thought there. Could you say that again, a little shorter?")
     name = data.get("tool")
     args = data.get("arguments") or {}
     if name == RESPOND:

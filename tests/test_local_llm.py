@@ -56,6 +56,10 @@ def test_parse_reply_into_tool_calls_or_text():
     assert text.content == "Hello!" and not text.tool_calls
     cut = parse_tool_reply('{"tool": "respond", "arguments": {"text": "Hel')
     assert not cut.tool_calls and "again" in cut.content
+    # a runaway optional argument cut off by max_tokens: the complete arguments before it survive
+    runaway = parse_tool_reply('{"tool": "compose_song", "arguments": {"prompt": "a sad folk song", "genre": "folk", '
+                               '"lyrics": "I\'ll miss the sun, I\'ll miss the rain, I\'ll miss')
+    assert runaway.tool_calls[0]["args"] == {"prompt": "a sad folk song", "genre": "folk"}
 
 
 def test_guessed_optional_arguments_are_dropped():
@@ -72,7 +76,7 @@ def test_a_tool_that_answered_is_not_offered_again_in_the_same_turn(openai_tools
     msgs = [HumanMessage("render C G"), AIMessage(content="", tool_calls=[{"name": "render_music", "args": {}, "id": "1"}]),
             ToolMessage("ok", tool_call_id="1", name="render_music")]
     allowed = {t["function"]["name"] for t in _tools_still_allowed(msgs, openai_tools)}
-    assert "render_music" not in allowed and "analyze_audio" in allowed
+    assert "render_music" not in allowed and "caption_tags" in allowed
     msgs.append(HumanMessage("again please"))
     assert "render_music" in {t["function"]["name"] for t in _tools_still_allowed(msgs, openai_tools)}
 
@@ -126,3 +130,14 @@ def test_ask_end_to_end_on_the_embedded_model(tmp_path):
     made = list(Path(tmp_path / "out").rglob("*"))
     assert any(p.suffix == ".wav" for p in made) and any(p.suffix == ".mid" for p in made)
     assert "compose_song" in proc.stdout
+
+
+def test_file_tools_are_offered_only_when_the_message_has_a_file(openai_tools):
+    def names(text):
+        return {t["function"]["name"] for t in _tools_still_allowed([HumanMessage(text)], openai_tools)}
+
+    assert "analyze_audio" not in names("what is a minor key?")
+    assert "answer_audio_question" not in names("describe music with violin, sad, slow")
+    assert {"analyze_audio", "answer_audio_question", "caption_audio"} <= names("what key?\n\nAttached files: /tmp/a.ogg")
+    assert "analyze_audio" in names("get me the bpm of /tmp/clips/demo.wav")
+    assert "compose_song" in names("hello") and "search_similar" in names("find calm piano in my music")
