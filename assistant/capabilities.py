@@ -34,6 +34,7 @@ def compose_song(
     lyrics: str | None = None,
     seed: int = 0,
 ) -> ToolOutput:
+    """Write and produce a whole song (lyrics, chords, melody, arrangement, audio and score files)."""
     from tools.compose import SongRequest
     from tools.compose import compose_song as compose
 
@@ -43,7 +44,7 @@ def compose_song(
     song = compose(request, llm=None if lyrics else ctx.text_generator(), out_dir=out_dir)
     kinds = ", ".join(sorted({f.kind for f in song.files}))
     summary = f"Made the song {song.summary()}\nFiles made: {kinds}."
-    display = "\n".join([song.summary(), "", song.lyrics.text() if hasattr(song.lyrics, "text") else ""]).strip()
+    display = f"{song.summary()}\n\n{song.lyrics.text()}".strip()
     return ToolOutput(summary=summary, files=list(song.files), display=display, data=song.to_dict())
 
 
@@ -57,6 +58,7 @@ def write_lyrics(
     artist: str | None = None,
     era: str | None = None,
 ) -> ToolOutput:
+    """Write lyrics only, in sections with syllable counts."""
     from tools.lyrics import write_lyrics as write
 
     brief = {"prompt": prompt, "genre": genre, "mood": mood, "title": title, "artist": artist, "era": era}
@@ -66,6 +68,7 @@ def write_lyrics(
 
 
 def classify_genre(ctx: ToolContext, out_dir: Path, lyrics: str) -> ToolOutput:
+    """Rank the genres some lyrics fit."""
     from tools.genre import classify_genre as classify
 
     scores = classify(lyrics)[:5]
@@ -84,6 +87,7 @@ def suggest_chords(
     bars: int = 8,
     seed: int = 0,
 ) -> ToolOutput:
+    """Suggest a chord progression for a genre, mood, key or lyrics."""
     from tools.chords import suggest_progression
 
     prog = suggest_progression(genre=genre, mood=mood, key=key, lyrics=lyrics, bars=bars, seed=seed)
@@ -97,6 +101,7 @@ def render_music(
     tempo: float | None = None,
     instrument: str | None = None,
 ) -> ToolOutput:
+    """Render chords typed as text, a MIDI file or a MusicXML file to audio."""
     from tools.render import render_any
 
     result = render_any(source, out_dir, tempo=tempo, instrument=instrument)
@@ -108,6 +113,7 @@ def render_music(
 
 
 def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
+    """Measure tempo, beats, key, chords, loudness and drums; the full analysis is saved as JSON."""
     from tools.analyze import analyze_audio as analyze
     from tools.files import atomic_write_text
 
@@ -119,6 +125,7 @@ def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
 
 
 def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: Instruction = "writing") -> ToolOutput:
+    """Write an LP-MusicCaps-style caption from tags."""
     from tools.caption import caption_tags as caption
 
     result = caption(tags, instruction=instruction, llm=ctx.text_generator())
@@ -129,6 +136,7 @@ def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: 
 
 
 def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
+    """Describe an audio clip from what its analysis measured."""
     from tools.caption import caption_audio as caption
 
     result = caption(path, llm=ctx.text_generator())
@@ -137,6 +145,7 @@ def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
 
 
 def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: str) -> ToolOutput:
+    """Answer a question about a clip, grounded in its measured facts."""
     from tools.audio_qa import answer_audio_question as answer
 
     result = answer(path, question, llm=ctx.text_generator())
@@ -150,6 +159,7 @@ def search_similar(
     path: str | None = None,
     k: int = 10,
 ) -> ToolOutput:
+    """Search the user's clip index by description, or for clips like an audio file."""
     from index import ClipIndex
     from tools.types import ToolError
 

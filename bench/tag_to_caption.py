@@ -21,16 +21,14 @@ import argparse
 import ast
 import csv
 import functools
-import math
 import os
 import random
-import re
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 from tools.caption import INSTRUCTIONS, caption_tags, tag_concat, template_caption
+from training.text_metrics import corpus_bleu, meteor, rouge_l
 
 DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "musiccaps" / "musiccaps-train.csv"
 # LP-MusicCaps Table 2 (MusicCaps eval split, GPT-3.5 Turbo): B1, B4, METEOR, ROUGE-L.
@@ -51,70 +49,6 @@ def load_musiccaps(path: Path) -> list[tuple[list[str], str]]:
 
 
 # ---------------------------------------------------------------- metrics
-
-def tokenize_13a(text: str) -> list[str]:
-    """sacrebleu's 13a tokenization (punctuation split off; case kept)."""
-    text = text.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
-    text = re.sub(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", r" \1 ", f" {text} ")
-    text = re.sub(r"([^0-9])([\.,])", r"\1 \2 ", text)
-    text = re.sub(r"([\.,])([^0-9])", r" \1 \2", text)
-    text = re.sub(r"([0-9])(-)", r"\1 \2 ", text)
-    return text.split()
-
-
-def corpus_bleu(predictions: list[str], references: list[str], max_order: int) -> float:
-    """Corpus BLEU (one reference each), uniform weights up to ``max_order``, brevity penalty, no smoothing."""
-    matches, possible = [0] * max_order, [0] * max_order
-    pred_len = ref_len = 0
-    for pred, ref in zip(predictions, references):
-        p, r = tokenize_13a(pred), tokenize_13a(ref)
-        pred_len, ref_len = pred_len + len(p), ref_len + len(r)
-        for n in range(1, max_order + 1):
-            p_ngrams = Counter(tuple(p[i:i + n]) for i in range(len(p) - n + 1))
-            r_ngrams = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
-            matches[n - 1] += sum((p_ngrams & r_ngrams).values())
-            possible[n - 1] += max(0, len(p) - n + 1)
-    if min(matches) == 0:
-        return 0.0
-    log_precision = sum(math.log(m / c) for m, c in zip(matches, possible)) / max_order
-    brevity = 1.0 if pred_len > ref_len else math.exp(1 - ref_len / max(pred_len, 1))
-    return brevity * math.exp(log_precision)
-
-
-def rouge_l(prediction: str, reference: str) -> float:
-    """ROUGE-L F-measure on lowercased alphanumeric tokens."""
-    p, r = (re.findall(r"[a-z0-9]+", s.lower()) for s in (prediction, reference))
-    if not p or not r:
-        return 0.0
-    prev = [0] * (len(r) + 1)
-    for token in p:
-        cur = [0]
-        for j, ref_token in enumerate(r):
-            cur.append(prev[j] + 1 if token == ref_token else max(prev[j + 1], cur[j]))
-        prev = cur
-    lcs = prev[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(p), lcs / len(r)
-    return 2 * precision * recall / (precision + recall)
-
-
-class _NoWordNet:
-    """Stands in for nltk's WordNet reader (its data isn't installable offline): no synonyms."""
-
-    def synsets(self, *args, **kwargs):
-        return []
-
-
-def meteor(prediction: str, reference: str) -> float | None:
-    """nltk METEOR (alpha 0.9, beta 3, gamma 0.5) with exact and stem matches; None without nltk."""
-    try:
-        from nltk.translate.meteor_score import meteor_score
-    except ImportError:
-        return None
-    tokens = [re.findall(r"\w+|[^\w\s]", s) for s in (prediction, reference)]
-    return meteor_score([tokens[1]], tokens[0], wordnet=_NoWordNet())
-
 
 def embedding_similarity(predictions: list[str], references: list[str]) -> float | None:
     """Mean cosine similarity of MiniLM sentence embeddings; None when the encoder isn't installed."""
