@@ -58,8 +58,12 @@ class Answer:
 
 
 def answer_audio_question(path, question: str, *, llm: TextGenerator | None,
-                          analysis: Analysis | None = None, seed: int | None = None) -> Answer:
+                          analysis: Analysis | None = None, seed: int | None = None,
+                          tagger: str | None = "audio-tagger") -> Answer:
     """Answer ``question`` about the clip at ``path`` from its analysis (reused when ``analysis`` is given).
+
+    For instrument questions ``tagger`` (a :mod:`tools.tagger` name or path; None to skip it) may add
+    a likely guess, only when it is confident; the answer still says the analysis can't tell.
 
     Raises ToolError for an empty question or an unreadable file.
     """
@@ -75,15 +79,28 @@ def answer_audio_question(path, question: str, *, llm: TextGenerator | None,
     measured = [t for t, pattern in MEASURED_TOPICS.items() if re.search(pattern, asked)]
     unmeasured = [t for t, pattern in UNMEASURED_TOPICS.items() if re.search(pattern, asked)]
     if measured or unmeasured:
-        return _from_measurements(analysis, question, measured, unmeasured)
+        guess = _instrument_guess(path, tagger) if "instruments" in unmeasured and tagger else None
+        return _from_measurements(analysis, question, measured, unmeasured, guess)
     if llm is None:
         return Answer("Here is what I measured: " + " ".join(facts), facts, grounded=True, method="measured",
                       question=question)
     return _from_llm(analysis, question, facts, llm, seed)
 
 
-def _from_measurements(analysis: Analysis, question: str, measured: list[str], unmeasured: list[str]) -> Answer:
-    """Direct answers for measured topics, "I can't tell" for the rest; no LLM involved."""
+def _instrument_guess(path, tagger: str) -> str | None:
+    """The tagger's confident instrument-family guess as a sentence, or None."""
+    from tools.caption import predicted_tags
+
+    guess = next((t for t in predicted_tags(path, tagger)[0] if t.head == "instrument"), None)
+    if guess is None:
+        return None
+    return (f"A tagger trained on synthetic clips guesses the lead is probably a {guess.label}-family instrument "
+            f"(p={guess.probability:.2f}); treat that as a likely guess, not a measurement.")
+
+
+def _from_measurements(analysis: Analysis, question: str, measured: list[str], unmeasured: list[str],
+                       instrument_guess: str | None = None) -> Answer:
+    """Direct answers for measured topics, "I can't tell" for the rest (plus a confident tagger guess); no LLM."""
     parts, used, answered = [], [], False
     for topic in measured:
         sentence, known = _fact_answer(analysis, topic)
@@ -95,6 +112,8 @@ def _from_measurements(analysis: Analysis, question: str, measured: list[str], u
     if unmeasured:
         parts.append(f"I can't tell anything about {_join(unmeasured)}: the analysis measures tempo, meter, key, "
                      f"chords, loudness, brightness and whether drums are present, not {_join(unmeasured)}.")
+        if instrument_guess:
+            parts.append(instrument_guess)
     return Answer(" ".join(parts), used, grounded=answered, method="measured" if answered else "cannot_tell",
                   question=question)
 

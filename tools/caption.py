@@ -93,18 +93,36 @@ def template_caption(tags: list[str] | str) -> Caption:
 
 
 def caption_audio(path, *, llm: TextGenerator | None, instruction: str = "writing",
-                  analysis: Analysis | None = None, seed: int | None = None) -> Caption:
+                  analysis: Analysis | None = None, seed: int | None = None,
+                  tagger: str | None = "audio-tagger") -> Caption:
     """Analyze ``path``, turn what was measured into tags, and caption them (tag concatenation when ``llm`` is None).
 
+    ``tagger`` (a :mod:`tools.tagger` name or path; None for measured tags only) adds its confident
+    instrument-family and genre guesses; the facts say they are predicted, with their probability.
     Raises ToolError for unreadable or silent audio.
     """
     analysis = analysis or analyze_audio(path)
     if analysis.silent:
         raise ToolError(f"{Path(analysis.path).name} is silent, so there is nothing to describe; "
                         "check the recording and send it again.")
-    tags = tags_from_analysis(analysis)
+    tags, facts = tags_from_analysis(analysis), analysis.to_facts()
+    if tagger:
+        predicted, note = predicted_tags(path, tagger)
+        tags += [t.label for t in predicted if t.label not in tags]
+        facts += [t.fact() for t in predicted] + ([note] if note else [])
     caption = caption_tags(tags, instruction, llm=llm, seed=seed) if llm else tag_concat(tags)
-    return dataclasses.replace(caption, facts=analysis.to_facts())
+    return dataclasses.replace(caption, facts=facts)
+
+
+def predicted_tags(path, tagger: str = "audio-tagger") -> tuple[list, str | None]:
+    """The tagger's confident :class:`tools.tagger.TagScore` list for ``path`` (torch loads only here),
+    or none and a sentence why when its checkpoint can't be used."""
+    from tools.tagger import tag_audio
+
+    try:
+        return tag_audio(path, model=tagger), None
+    except ToolError as exc:
+        return [], f"No predicted instrument or genre tags: {exc}"
 
 
 def tags_from_analysis(analysis: Analysis) -> list[str]:

@@ -45,7 +45,7 @@ class TaggerConfig:
     sample_rate: int = 16000
     window_seconds: float = 5.0                                 # the length of the training clips
     max_windows: int = 6                                        # windows averaged over a long recording
-    threshold: float = 0.5                                      # tag_audio keeps tags at least this likely
+    threshold: float = 0.7                                      # tag_audio keeps tags at least this likely
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaggerConfig:

@@ -173,4 +173,22 @@ def register(app: typer.Typer) -> typer.Typer:
             typer.echo(f"recorded rating #{rating_id} ({'up' if value > 0 else 'down'}) for {song_folder}")
         _guard(run)
 
+    @train.command("tagger")
+    def train_tagger_cmd(
+        clips: Annotated[int, typer.Option(help="Synthetic clips to render (reused when already rendered).")] = 320,
+        epochs: Annotated[int, typer.Option(help="Full-batch training steps.")] = 400,
+        out: OutOpt = None,
+    ) -> None:
+        """Train the audio tagger (instrument family, genre style) on a rendered synthetic corpus."""
+        from dataclasses import replace
+
+        from training.train_tagger import TrainConfig, train as train_tagger
+
+        def run():
+            home = _home()
+            config = replace(TrainConfig(), corpus=str(home / "cache" / "synth-tagger"), n_clips=clips, epochs=epochs,
+                             out=str(out or home / "models" / "audio-tagger.pt"))
+            typer.echo(train_tagger(config).table())
+        _guard(run)
+
     return train
