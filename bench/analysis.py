@@ -19,16 +19,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
 import numpy as np
 import soundfile as sf
 
-from tools.analyze import analyze_audio, key_pitch_class
-from tools.render import render_midi_to_wav
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.known_songs import write_song as write_known_song  # noqa: E402
+from tools.analyze import analyze_audio, key_pitch_class  # noqa: E402
+from tools.render import render_midi_to_wav  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "audio"
-NOTE = {"C": 60, "C#": 61, "Db": 61, "D": 62, "Eb": 63, "E": 64, "F": 65, "F#": 66,
-        "G": 67, "Ab": 68, "A": 69, "Bb": 70, "B": 71}
 
 
 @dataclass(frozen=True)
@@ -72,37 +74,9 @@ REAL = [
 
 def write_song(song: KnownSong, path: Path) -> Path:
     """Piano chords on each beat (oom-pah-pah for a waltz), bass roots, GM drums when asked."""
-    tpb = 480
-    mid = mido.MidiFile(ticks_per_beat=tpb)
-    meta, piano, bass, kit = (mido.MidiTrack() for _ in range(4))
-    mid.tracks.extend([meta, piano, bass, kit])
-    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(song.bpm)))
-    meta.append(mido.MetaMessage("time_signature", numerator=song.beats_per_bar, denominator=4))
-    bass.append(mido.Message("program_change", program=33, channel=1))
-    for chord in song.chords * song.repeats:
-        root = NOTE[chord.rstrip("m")]
-        root -= 12 if root > 64 else 0
-        triad = [root, root + (3 if chord.endswith("m") else 4), root + 7]
-        for _ in range(song.bars_per_chord):
-            for beat in range(song.beats_per_bar):
-                notes = [root - 12] if song.waltz and beat == 0 else triad
-                for n in notes:
-                    piano.append(mido.Message("note_on", note=n, velocity=100 if beat == 0 else 70, time=0))
-                for i, n in enumerate(notes):
-                    piano.append(mido.Message("note_off", note=n, velocity=0, time=tpb if i == 0 else 0))
-            bass.append(mido.Message("note_on", note=root - 24, velocity=90, channel=1, time=0))
-            bass.append(mido.Message("note_off", note=root - 24, velocity=0, channel=1,
-                                     time=tpb * song.beats_per_bar))
-            for beat in range(song.beats_per_bar if song.drums else 0):
-                hit = 36 if beat in (0, 2) else 38
-                kit.append(mido.Message("note_on", note=hit, velocity=100, channel=9, time=0))
-                kit.append(mido.Message("note_on", note=42, velocity=70, channel=9, time=0))
-                kit.append(mido.Message("note_off", note=hit, velocity=0, channel=9, time=tpb // 2))
-                kit.append(mido.Message("note_off", note=42, velocity=0, channel=9, time=0))
-                kit.append(mido.Message("note_on", note=42, velocity=60, channel=9, time=0))
-                kit.append(mido.Message("note_off", note=42, velocity=0, channel=9, time=tpb // 2))
-    mid.save(path)
-    return path
+    return write_known_song(path, list(song.chords), song.bpm, beats_per_bar=song.beats_per_bar,
+                            bars_per_chord=song.bars_per_chord, drums=song.drums, waltz=song.waltz,
+                            repeats=song.repeats)
 
 
 def key_category(estimate: str | None, truth: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from tests.fakes import ScriptedTextGenerator
-from tests.test_analyze import render
+from tests.known_songs import render
 from tools.analyze import analyze_audio
 from tools.audio_qa import answer_audio_question, unsupported_claims
 from tools.types import ToolError

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from tests.fakes import ScriptedTextGenerator
-from tests.test_analyze import render
+from tests.known_songs import render
 from tools.analyze import analyze_audio
 from tools.caption import (INSTRUCTIONS, caption_audio, caption_prompt, caption_tags, parse_attribute_prediction,
                            tag_concat, tags_from_analysis, template_caption)
