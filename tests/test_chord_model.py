@@ -48,6 +48,18 @@ def test_sampling_gives_whole_bars_seeded_and_constrained(tiny):
     assert gen.romans(section="chorus", bars=4, key=key, genre="pop", seed=1, start="vi")[0][0] == "vi"
 
 
+def test_remembered_sections_are_what_sampling_gives(tiny):
+    """A repeated section (every chorus) is served from memory: same chords as a fresh sample, not aliased."""
+    model = load(tiny.path, device="cpu")
+    ask = dict(section="chorus", bars=8, key=parse_key("E"), genre="rock", lyrics=["we ride tonight"], seed=3)
+    remembering = LearnedChordGenerator(model)
+    first = remembering.romans(**ask)
+    first[0].append("changed by the caller")
+    assert remembering.romans(**ask) == LearnedChordGenerator(model).romans(**ask) != first
+    assert remembering.romans(**{**ask, "lyrics": ["another line"]}) == LearnedChordGenerator(model).romans(
+        **{**ask, "lyrics": ["another line"]})
+
+
 def test_progression_is_playable_in_the_key_and_ends_on_the_tonic(tiny):
     gen = LearnedChordGenerator(load(tiny.path, device="cpu"))
     spans = gen.progression(section="chorus", bars=6, key=parse_key("Bb"), genre="pop", cadence=True, seed=2)

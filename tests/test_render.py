@@ -48,6 +48,16 @@ def test_ogg_is_small_enough_for_a_chat_upload(chord_render):
     assert ogg.stat().st_size / seconds * 180 < 8_000_000  # a 3-minute song stays under 8 MB
 
 
+def test_ogg_encoded_while_rendering_is_the_wav(tmp_path):
+    """Long enough that most of the OGG is encoded on its own thread before the end is known."""
+    result = render_any(" ".join(["C G Am F"] * 4), tmp_path, tempo=120, instrument="piano")
+    wav, rate = sf.read(str(result.folder / "song.wav"))
+    ogg, ogg_rate = sf.read(str(result.folder / "song.ogg"))
+    assert rate == ogg_rate and len(wav) / rate > 20 and len(ogg) == len(wav)
+    assert np.corrcoef(wav[:, 0], ogg[:, 0])[0, 1] > 0.95
+    assert np.abs(ogg[-10:]).max() < 0.01  # the faded end, not a cut mid-note
+
+
 def test_midi_file_renders_at_a_new_tempo(chord_render, tmp_path):
     result = render_any(chord_render.folder / "song.mid", tmp_path, tempo=180, instrument="piano")
     assert result.tempo == pytest.approx(180)

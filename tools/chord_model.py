@@ -337,6 +337,7 @@ class LearnedChordGenerator:
     def __init__(self, model: ChordModel, *, label: str = "", temperature: float = 1.0, top_p: float = 0.95) -> None:
         self.model = model.eval()
         self.temperature, self.top_p = temperature, top_p
+        self._memo: dict[tuple, list[list[str]]] = {}
         self.name = f"learned{' ' + label if label else ''} (LSTM decoder, text encoder {model.config.encoder})"
 
     def romans(self, *, section: str, bars: int, key, genre: str, mood: str | None = None,
@@ -349,13 +350,21 @@ class LearnedChordGenerator:
             raise ToolError(f"{bars} bars is out of range; ask for 1 to {MAX_BARS} bars.")
         kind = section_kind(section)
         text = " ".join([mood or "", *lyrics]).strip()
+        # Sampling is seeded, so a repeated section (every chorus) gets the same chords: remember them.
+        memo = (kind, bars, key.mode, genre, text, cadence, seed, start)
+        if memo in self._memo:
+            return [list(bar) for bar in self._memo[memo]]
         cond = self.model.conditioning([text], [genre], [kind], [key.mode])
         generator = torch.Generator(device=self.model.head.weight.device)
         generator.manual_seed(stable_seed(seed, genre, key.mode, kind))
         sampled = self.model.sample(cond, bars, temperature=self.temperature, top_p=self.top_p, start=start,
                                     generator=generator)
         out = self.model.decode(sampled.tokens[0].tolist())[:bars]
-        return apply_cadence(out, genre, key.mode) if cadence else out
+        out = apply_cadence(out, genre, key.mode) if cadence else out
+        if len(self._memo) >= 256:
+            self._memo.clear()
+        self._memo[memo] = [list(bar) for bar in out]
+        return out
 
     def progression(self, *, section: str, bars: int, key, genre: str, mood: str | None = None,
                     lyrics: Sequence[str] = (), beats_per_bar: int = 4, cadence: bool = False, seed: int = 0):

@@ -21,10 +21,11 @@ from tools.chords import ChordGenerator, default_chord_generator
 from tools.files import ensure_writable_dir
 from tools.genre import GenreScore, classify_genre, resolve_genre
 from tools.harmony import ChordSpan, parse_key
+from tools.leadsheet import write_musicxml
 from tools.lyrics import DEFAULT_STRUCTURE, LyricSection, Lyrics, parse_lyrics, write_lyrics
 from tools.melody import line_bars, melody_for_section
 from tools.render import (chord_chart, describe, piano_roll_png, score_roll, short_hash, slug,
-                          staged_folder, start_wav_render, write_midi, write_musicxml)
+                          staged_folder, start_wav_render, write_midi)
 from tools.score import Note, Part, Score, SectionMark
 from tools.textgen import TextGenerator
 from tools.types import OutputFile, ToolError

@@ -142,11 +142,10 @@ class Key:
             for degree in (5, 6):
                 if (self.scale[degree] + 1) % 12 == pc:
                     return spell(pc, self.letters[degree])
-        if self.fifths > 0:
-            degree = next(i for i, s in enumerate(self.scale) if (s + 1) % 12 == pc)
-        else:
-            degree = next(i for i, s in enumerate(self.scale) if (s - 1) % 12 == pc)
-        return spell(pc, self.letters[degree])
+        raised = spell(pc, self.letters[next(i for i, s in enumerate(self.scale) if (s + 1) % 12 == pc)])
+        lowered = spell(pc, self.letters[next(i for i, s in enumerate(self.scale) if (s - 1) % 12 == pc)])
+        # The fewest accidentals (F natural, not E#, in D major); otherwise the signature's direction.
+        return min((raised, lowered), key=lambda name: (len(name), name != (raised if self.fifths > 0 else lowered)))
 
     def __str__(self) -> str:
         return f"{self.tonic} {self.mode}"

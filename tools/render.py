@@ -1,4 +1,4 @@
-"""Turn a score into files: MIDI, a MusicXML lead sheet, WAV and OGG audio, a piano roll, a chord chart.
+"""Turn a score into files: MIDI, WAV and OGG audio, a piano roll, a chord chart (the lead sheet: tools.leadsheet).
 
 Audio comes from the ``fluidsynth`` command with the FluidR3 General MIDI
 soundfont (Debian packages ``fluidsynth`` and ``fluid-soundfont-gm``). Files
@@ -12,8 +12,10 @@ import contextlib
 import hashlib
 import math
 import os
+import queue
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
@@ -27,7 +29,7 @@ import numpy as np
 
 from tools.arrangement import check_tempo, comp_part, resolve_instrument
 from tools.files import ensure_writable_dir
-from tools.harmony import QUALITIES, ChordSpan, parse_chords, parse_key
+from tools.harmony import ChordSpan, parse_chords, parse_key
 from tools.score import Score, SectionMark
 from tools.types import OutputFile, ToolError
 
@@ -103,100 +105,89 @@ def _swing_beats(beat: float, swing: float) -> float:
     return whole + warped
 
 
-def score_to_midi(score: Score) -> mido.MidiFile:
-    """A type-1 MIDI file: a conductor track (tempo, meter, key, sections, chord names) and one track per part."""
+def score_to_midi(score: Score) -> bytes:
+    """A type-1 standard MIDI file: a conductor track (tempo, meter, key, sections, chord names) and one
+    track per part.
+
+    Channel messages are encoded here, not as mido objects: validating thousands of
+    mido messages took longer than everything else in writing a song's MIDI.
+    """
     def tick(beat: float) -> int:
         return round(_swing_beats(beat, score.swing) * TICKS_PER_BEAT)
 
-    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset="utf-8")  # lyrics like "don’t"
+    def meta(type_: str, **fields: object) -> bytes:
+        return bytes(mido.MetaMessage(type_, **fields).bytes())
+
+    def text_meta(type_: str, text: str) -> bytes:  # UTF-8, so lyrics like "don’t" survive
+        data = text.encode("utf-8")
+        return bytes((0xFF, _TEXT_META[type_])) + _varlen(len(data)) + data
+
     key_name = score.key.tonic + ("m" if score.key.mode == "minor" else "")
-    meta: list[tuple[int, int, mido.MetaMessage]] = [
-        (0, 0, mido.MetaMessage("track_name", name=score.title)),
-        (0, 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(score.tempo))),
-        (0, 2, mido.MetaMessage("time_signature", numerator=score.beats_per_bar, denominator=4)),
-        (0, 3, mido.MetaMessage("key_signature", key=key_name)),
+    conductor: list[tuple[int, int, int, bytes]] = [
+        (0, 0, 0, text_meta("track_name", score.title)),
+        (0, 1, 0, meta("set_tempo", tempo=mido.bpm2tempo(score.tempo))),
+        (0, 2, 0, meta("time_signature", numerator=score.beats_per_bar, denominator=4)),
+        (0, 3, 0, meta("key_signature", key=key_name)),
     ]
-    for section in score.sections:
-        meta.append((tick(section.start_bar * score.beats_per_bar), 4, mido.MetaMessage("marker", text=section.label)))
-    for span in score.chords:
-        meta.append((tick(span.start), 5, mido.MetaMessage("text", text=span.chord.symbol)))
-    midi.tracks.append(_track(meta, tick(score.duration_beats)))
+    conductor += [(tick(s.start_bar * score.beats_per_bar), 4, 0, text_meta("marker", s.label)) for s in score.sections]
+    conductor += [(tick(span.start), 5, 0, text_meta("text", span.chord.symbol)) for span in score.chords]
+    end_tick = tick(score.duration_beats)
+    tracks = [_track_chunk(conductor, end_tick)]
 
     channels = iter([c for c in range(16) if c != 9])
     for part in score.parts:
         channel = 9 if part.is_drums else next(channels)
-        events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
-            (0, 0, mido.MetaMessage("track_name", name=part.name)),
-        ]
+        events: list[tuple[int, int, int, bytes]] = [(0, 0, 0, text_meta("track_name", part.name))]
         if not part.is_drums:
-            events.append((0, 1, mido.Message("program_change", channel=channel, program=part.program)))
-        events.append((0, 1, mido.Message("control_change", channel=channel, control=7, value=part.volume)))
+            events.append((0, 1, 0, bytes((0xC0 | channel, _data_byte(part.program, part.name)))))
+        events.append((0, 1, 0, bytes((0xB0 | channel, 7, _data_byte(part.volume, part.name)))))
         for note in part.notes:
             on, off = tick(note.start), max(tick(note.start) + 1, tick(note.end))
+            pitch = _data_byte(note.pitch, part.name)
             if note.lyric:
                 text = note.lyric + ("-" if note.syllabic in ("begin", "middle") else " ")
-                events.append((on, 2, mido.MetaMessage("lyrics", text=text)))
-            events.append((on, 4, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)))
-            events.append((off, 3, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
-        midi.tracks.append(_track(events, tick(score.duration_beats)))
-    return midi
+                events.append((on, 2, 0, text_meta("lyrics", text)))
+            events.append((on, 4, pitch, bytes((0x90 | channel, pitch, _data_byte(note.velocity, part.name)))))
+            events.append((off, 3, pitch, bytes((0x80 | channel, pitch, 0))))
+        tracks.append(_track_chunk(events, end_tick))
+    header = b"MThd" + struct.pack(">IHHH", 6, 1, len(tracks), TICKS_PER_BEAT)
+    return header + b"".join(tracks)
 
 
-def _track(events: list[tuple[int, int, object]], end_tick: int) -> mido.MidiTrack:
-    """Events sorted (note-offs before note-ons at the same tick) with delta times."""
-    track = mido.MidiTrack()
+_TEXT_META = {"text": 0x01, "track_name": 0x03, "lyrics": 0x05, "marker": 0x06}
+
+
+def _data_byte(value: int, part: str) -> int:
+    if not 0 <= value <= 127:
+        raise ValueError(f"{part}: {value} is outside MIDI's 0-127 range")
+    return value
+
+
+def _varlen(value: int) -> bytes:
+    """A MIDI variable-length quantity: 7 bits a byte, high bit set on all but the last."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _track_chunk(events: list[tuple[int, int, int, bytes]], end_tick: int) -> bytes:
+    """An MTrk chunk: events sorted by (tick, order, note) - note-offs before note-ons at the same tick -
+    with delta times, then end-of-track."""
+    body = bytearray()
     now = 0
-    for at, _, msg in sorted(events, key=lambda e: (e[0], e[1], getattr(e[2], "note", 0))):
-        track.append(msg.copy(time=at - now))
+    for at, _, _, message in sorted(events, key=lambda e: e[:3]):
+        body += _varlen(at - now) + message
         now = at
-    track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - now)))
-    return track
+    body += _varlen(max(0, end_tick - now)) + b"\xff\x2f\x00"
+    return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
 def write_midi(score: Score, path: str | Path) -> Path:
     """Write ``score`` as a MIDI file (byte-identical for the same score)."""
-    score_to_midi(score).save(str(path))
-    return Path(path)
-
-
-# ---------------------------------------------------------------- MusicXML lead sheet
-
-
-def _m21_name(name: str) -> str:
-    return name.replace("b", "-") if len(name) > 1 else name
-
-
-def write_musicxml(score: Score, path: str | Path, *, composer: str | None = None) -> Path:
-    """A lead sheet: the melody with its lyrics and the chord symbols, as MusicXML."""
-    from music21 import harmony, key, metadata, meter, note, stream, tempo  # heavy: import on use
-
-    melody = score.melody.notes if score.melody else []
-    part = stream.Part()
-    part.partName = "Lead"
-    part.insert(0, meter.TimeSignature(f"{score.beats_per_bar}/4"))
-    part.insert(0, key.Key(_m21_name(score.key.tonic), score.key.mode))
-    part.insert(0, tempo.MetronomeMark(number=round(score.tempo)))
-    cursor = 0.0
-    for n in sorted(melody, key=lambda n: n.start):
-        if n.start > cursor + 1e-6:
-            part.insert(cursor, note.Rest(quarterLength=n.start - cursor))
-        name = score.key.name_of(n.pitch % 12)
-        natural = n.pitch - (name.count("#") - name.count("b"))  # B#3 is C4's pitch, Cb4 is B3's
-        m21_note = note.Note(name.replace("b", "-") + str(natural // 12 - 1), quarterLength=n.duration)
-        if n.lyric:
-            m21_note.lyrics.append(note.Lyric(text=n.lyric.strip(), syllabic=n.syllabic or "single"))
-        part.insert(n.start, m21_note)
-        cursor = n.end
-    end = math.ceil(score.duration_beats / score.beats_per_bar) * score.beats_per_bar
-    if end > cursor + 1e-6:
-        part.insert(cursor, note.Rest(quarterLength=end - cursor))
-    for span in score.chords:
-        symbol = harmony.ChordSymbol(root=_m21_name(span.chord.root), kind=QUALITIES[span.chord.quality].musicxml)
-        part.insert(span.start, symbol)
-    doc = stream.Score()
-    doc.metadata = metadata.Metadata(title=score.title, composer=composer or "bandmate")
-    doc.insert(0, part)
-    doc.write("musicxml", fp=str(path))
+    Path(path).write_bytes(score_to_midi(score))
     return Path(path)
 
 
@@ -215,54 +206,69 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path:
 class WavRender:
     """A fluidsynth render streaming in the background; :meth:`wait` finishes it.
 
-    fluidsynth writes raw audio to a pipe; a thread stores it and encodes the
-    OGG copy as it arrives, so synthesis, encoding and whatever the caller does
-    meanwhile (the lead sheet, the pictures) share the cores. Start one with
-    :func:`start_wav_render`.
+    fluidsynth writes raw audio to a pipe. One thread drains the pipe as fast as
+    fluidsynth fills it, another encodes the OGG copy from what has arrived, so
+    synthesis, encoding and whatever the caller does meanwhile (the lead sheet,
+    the pictures) run side by side. (Reading and encoding in one thread left
+    fluidsynth blocked on a full pipe during every encode: the two took turns.)
+    Start one with :func:`start_wav_render`.
     """
 
     _HOLD_SECONDS = 2.0  # audio kept back from the OGG until the end is known (trim, fade)
+    _READ_BYTES = 1 << 18
 
     def __init__(self, proc: subprocess.Popen, errors: IO[bytes], wav: Path, ogg: Path | None,
                  rate: int, max_seconds: float | None, midi_name: str) -> None:
         self._proc, self._errors, self._wav, self._ogg = proc, errors, wav, ogg
         self._rate, self._max_seconds, self._midi_name = rate, max_seconds, midi_name
         self._chunks: list[np.ndarray] = []
+        self._arrived: queue.SimpleQueue[np.ndarray | None] = queue.SimpleQueue()
         self._encoder = None
         self._encoded = 0
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._pump, name="fluidsynth-reader", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._read, name="fluidsynth-reader", daemon=True)]
+        if ogg is not None:
+            self._threads.append(threading.Thread(target=self._encode_as_it_arrives, name="ogg-encoder", daemon=True))
+        for thread in self._threads:
+            thread.start()
 
-    def _pump(self) -> None:
+    def _read(self) -> None:
+        try:
+            while data := self._proc.stdout.read(self._READ_BYTES):
+                frames = np.frombuffer(data[: len(data) // 4 * 4], dtype="<i2").reshape(-1, 2)
+                self._chunks.append(frames)
+                self._arrived.put(frames)
+        except BaseException as exc:  # reported by wait(), on the caller's thread
+            self._failure = exc
+        finally:
+            self._arrived.put(None)
+
+    def _encode_as_it_arrives(self) -> None:
         import soundfile as sf
 
         try:
-            if self._ogg is not None:
-                self._encoder = sf.SoundFile(str(self._ogg), "w", self._rate, 2, format="OGG", subtype="VORBIS")
+            self._encoder = sf.SoundFile(str(self._ogg), "w", self._rate, 2, format="OGG", subtype="VORBIS")
             hold = int(self._HOLD_SECONDS * self._rate)
             # Never encode past the cut (score end + 0.5 s, less the fade): fluidsynth renders some tail beyond it.
             limit = int((self._max_seconds + 0.45) * self._rate) if self._max_seconds is not None else None
             pending: list[np.ndarray] = []
             total = 0
-            while data := self._proc.stdout.read(65536 * 4):
-                frames = np.frombuffer(data[: len(data) // 4 * 4], dtype="<i2").reshape(-1, 2)
-                self._chunks.append(frames)
+            while (frames := self._arrived.get()) is not None:
                 pending.append(frames)
                 total += len(frames)
                 ready = total - hold if limit is None else min(total - hold, limit)
-                if self._encoder is not None and ready > self._encoded:
+                if ready > self._encoded:
                     waiting = np.concatenate(pending)
                     count = ready - self._encoded
                     self._encode(waiting[:count])
                     pending = [waiting[count:]]
-        except BaseException as exc:  # reported by wait(), on the caller's thread
+        except BaseException as exc:
             self._failure = exc
 
     def _encode(self, frames: np.ndarray) -> None:
         """Feed frames to the OGG encoder block-wise: libsndfile's Vorbis encoder crashes on very large writes."""
         for i in range(0, len(frames), 65536):
-            self._encoder.write(frames[i:i + 65536].astype(np.float32) / 32768.0)
+            self._encoder.write(frames[i:i + 65536])  # int16: libsndfile scales it
         self._encoded += len(frames)
 
     def cancel(self) -> None:
@@ -270,7 +276,8 @@ class WavRender:
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         if self._encoder is not None and not self._encoder.closed:
             self._encoder.close()
 
@@ -283,7 +290,8 @@ class WavRender:
         import soundfile as sf
 
         self._proc.wait()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         self._errors.seek(0)
         message = self._errors.read().decode(errors="replace").strip()
         if self._failure is not None:
