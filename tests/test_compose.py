@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tests.fakes import ScriptedTextGenerator
-from tools.arrangement import CLAP, KICK, SNARE, arrange, backing_parts
+from tools.arrangement import CLAP, KICK, SNARE, STYLES, arrange, backing_parts
 from tools.chords import RuleBasedChordGenerator
-from tools.compose import SongRequest, compose_song
+from tools.compose import SongRequest, _program_name, compose_song
 from tools.harmony import parse_chord, parse_key
 from tools.render import parse_chord_chart
 from tools.score import SectionMark
@@ -262,6 +262,14 @@ def test_arrangement_follows_genre_and_mood():
     assert _drum_steps(arrange("electronic"), CLAP) == [1.0, 3.0]
     assert arrange("jazz").swing > 0 and arrange("blues").feel == "shuffle" and arrange("rock").swing == 0
     assert arrange("pop", key="Bbm").key == parse_key("Bbm") and arrange("pop", tempo=77).tempo == 77
+
+
+@pytest.mark.parametrize("genre", sorted(STYLES))
+def test_every_genre_band_is_named_in_the_reply(genre):
+    """The reply lists the band by name ("synth brass"), never as a bare "GM program 90"."""
+    arr = arrange(genre)
+    programs = [p for p in (arr.melody_program, arr.chord_program, arr.pad_program, arr.bass_program) if p is not None]
+    assert programs and all("GM program" not in _program_name(p) for p in programs)
 
 
 @pytest.mark.parametrize("change, message", [

@@ -129,3 +129,15 @@ def test_midi_without_a_tempo_plays_at_120_and_says_so(tmp_path):
     result = render_any(tmp_path / "plain.mid", tmp_path / "out")
     assert result.tempo == pytest.approx(120) and "120 BPM" in result.notes[0]
     assert abs(result.duration_seconds - 2.0) <= 1.0
+
+
+def test_trailing_silence_is_found_from_the_end():
+    from tools.render import _last_sound
+
+    rate = 1000
+    audio = np.zeros((5 * rate + 300, 2), dtype=np.int16)
+    assert _last_sound(audio, rate) == 0
+    audio[1234, 1] = -20000  # loud in one channel, far before the last block
+    assert _last_sound(audio, rate) == 1235
+    audio[-1, 0] = 5000
+    assert _last_sound(audio, rate) == len(audio)

@@ -300,8 +300,8 @@ class WavRender:
             raise ToolError(f"fluidsynth could not render {self._midi_name} ({message[:200] or 'no audio'}); "
                             "check that the file is a valid MIDI file.")
         audio = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0].copy()
-        loud = np.flatnonzero(np.abs(audio).max(axis=1) > SILENCE * 32768)
-        end = int(loud[-1]) + int(0.05 * self._rate) if loud.size else 1
+        last = _last_sound(audio, self._rate)
+        end = last + int(0.05 * self._rate) if last else 1
         if self._max_seconds is not None:
             end = min(end, int((self._max_seconds + 0.5) * self._rate))
         end = max(end, self._encoded, 1)  # the OGG already holds everything before `encoded`
@@ -314,6 +314,20 @@ class WavRender:
             self._encode(audio[self._encoded:])
             self._encoder.close()
         return len(audio) / self._rate
+
+
+def _last_sound(audio: np.ndarray, rate: int) -> int:
+    """Index just past the last frame above the silence threshold (0 for silence), scanning back from the end
+    a second at a time: a song's silent tail is short, its audio is not."""
+    threshold = SILENCE * 32768
+    end = len(audio)
+    while end > 0:
+        block = audio[max(0, end - rate):end]
+        loud = np.flatnonzero(np.abs(block.astype(np.int32)).max(axis=1) > threshold)
+        if loud.size:
+            return end - len(block) + int(loud[-1]) + 1
+        end -= len(block)
+    return 0
 
 
 def start_wav_render(
@@ -335,8 +349,10 @@ def start_wav_render(
                         "(apt-get install fluidsynth) to render audio.")
     sf2 = find_soundfont(soundfont)
     # synth.cpu-cores stays at 1: on two busy cores fluidsynth's own threads make it slower, not faster.
-    cmd = [binary, "-ni", "-q", "-T", "raw", "-O", "s16", "-F", "-", "-r", str(sample_rate), "-g", str(gain),
-           str(sf2), str(midi_path)]
+    # -z: fluidsynth writes one period per write(); its default of 64 frames meant ~100,000 tiny pipe
+    # writes and reads a song, a third of the render's time.
+    cmd = [binary, "-ni", "-q", "-T", "raw", "-O", "s16", "-F", "-", "-z", "8192", "-r", str(sample_rate),
+           "-g", str(gain), str(sf2), str(midi_path)]
     errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
     return WavRender(proc, errors, Path(wav_path), Path(ogg_path) if ogg_path else None, sample_rate,
