@@ -22,8 +22,14 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip wheel
-# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels.
-"${PIP[@]}" install -q torch==2.13.0
+# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels. Where pip's own
+# configuration already offers a torch 2.13.0 wheel (a local wheelhouse, as on our build machines)
+# that one is used; otherwise the CPU build comes from PyTorch's CPU index.
+if "${PIP[@]}" install --dry-run --no-deps torch==2.13.0 2>/dev/null | grep -q "2.13.0+cpu"; then
+  "${PIP[@]}" install -q torch==2.13.0
+else
+  "${PIP[@]}" install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
+fi
 # llama-cpp-python compiles from source; the default -march=native build uses AMX
 # instructions that segfault on some CPUs, so build for AVX2/FMA/F16C instead.
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
