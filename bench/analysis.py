@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.known_songs import write_song as write_known_song  # noqa: E402
 from tools.analyze import analyze_audio, key_pitch_class  # noqa: E402
-from tools.render import render_midi_to_wav  # noqa: E402
+from tools.synth import render_midi_to_wav  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "audio"
 

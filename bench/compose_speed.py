@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tools.compose import SongRequest, compose_song
 from tools.genre import classify_genre
-from tools.render import render_midi_to_wav
+from tools.synth import render_midi_to_wav
 
 LYRICS = """[Verse 1]
 I walked along the river where the water meets the sky

@@ -46,7 +46,7 @@ def write_song(path: Path, chords: list[str], bpm: float, *, beats_per_bar: int 
 
 
 def render(tmp: Path, name: str, *args, **kwargs) -> Path:
-    from tools.render import render_midi_to_wav
+    from tools.synth import render_midi_to_wav
 
     midi = write_song(tmp / f"{name}.mid", *args, **kwargs)
     render_midi_to_wav(midi, tmp / f"{name}.wav")

@@ -60,7 +60,7 @@ def write_midi(path: Path, program: int, bpm: int, drums: bool, seconds: float =
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
     """A folder of five rendered songs plus four files that can't be indexed."""
-    from tools.render import render_midi_to_wav
+    from tools.synth import render_midi_to_wav
 
     folder = tmp_path_factory.mktemp("clips")
     (folder / "sub").mkdir()

@@ -13,7 +13,7 @@ pytest.importorskip("ray.data")
 
 def test_ray_ingest_matches_a_local_ingest(tmp_path):
     from tests.test_index import write_midi
-    from tools.render import render_midi_to_wav
+    from tools.synth import render_midi_to_wav
 
     for name, program, bpm, drums in (("a", 0, 90, False), ("b", 27, 140, True), ("c", 73, 110, False)):
         render_midi_to_wav(write_midi(tmp_path / f"{name}.mid", program, bpm, drums, seconds=3.0),

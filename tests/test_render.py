@@ -132,7 +132,7 @@ def test_midi_without_a_tempo_plays_at_120_and_says_so(tmp_path):
 
 
 def test_trailing_silence_is_found_from_the_end():
-    from tools.render import _last_sound
+    from tools.synth import _last_sound
 
     rate = 1000
     audio = np.zeros((5 * rate + 300, 2), dtype=np.int16)

@@ -13,7 +13,8 @@ import torch
 
 from tools.audio_qa import answer_audio_question
 from tools.caption import caption_audio
-from tools.render import render_midi_to_wav, write_midi
+from tools.render import write_midi
+from tools.synth import render_midi_to_wav
 from tools.tagger import INSTRUMENT_FAMILY, TagScore, load, predict_audio, tag_audio
 from tools.types import ToolError
 from training.data_synth import SynthConfig, build_score, plan_corpus

@@ -3,8 +3,9 @@
 Stages, each usable alone: lyrics (:mod:`tools.lyrics`), genre
 (:mod:`tools.genre`), chords (:mod:`tools.chords`), melody
 (:mod:`tools.melody`), arrangement (:mod:`tools.arrangement`) and render
-(:mod:`tools.render`). Everything after the lyrics is deterministic: the same
-request and seed give a byte-identical MIDI file.
+(:mod:`tools.render`, :mod:`tools.leadsheet`, :mod:`tools.synth`).
+Everything after the lyrics is deterministic: the same request and seed give
+a byte-identical MIDI file.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from tools.harmony import ChordSpan, parse_key
 from tools.leadsheet import write_musicxml
 from tools.lyrics import DEFAULT_STRUCTURE, LyricSection, Lyrics, parse_lyrics, write_lyrics
 from tools.melody import line_bars, melody_for_section
-from tools.render import (chord_chart, describe, piano_roll_png, score_roll, short_hash, slug,
-                          staged_folder, start_wav_render, write_midi)
+from tools.render import chord_chart, describe, piano_roll_png, score_roll, short_hash, slug, staged_folder, write_midi
 from tools.score import Note, Part, Score, SectionMark
+from tools.synth import start_wav_render
 from tools.textgen import TextGenerator
 from tools.types import OutputFile, ToolError
 

@@ -4,7 +4,7 @@ Clips come from three sources: generated chord progressions played in one of the
 genre styles of :mod:`tools.arrangement`, Nottingham folk tunes (ABC), and Bach
 chorales from the music21 corpus. Each clip is varied in lead General MIDI
 instrument, tempo, key (real pieces are transposed), dynamics and drum style,
-then rendered by :func:`tools.render.render_midi_to_wav`. The plan is a pure
+then rendered by :func:`tools.synth.render_midi_to_wav`. The plan is a pure
 function of the seed, so the same seed gives the same corpus; rendering runs in a
 process pool, and a killed run continues where it stopped (``metadata.jsonl`` is
 the record of finished clips).
@@ -27,7 +27,8 @@ from tqdm import tqdm
 from tools.arrangement import STYLES, arrange, backing_parts, drum_part
 from tools.chords import RuleBasedChordGenerator
 from tools.harmony import Key, note_pc, parse_key
-from tools.render import render_midi_to_wav, write_midi
+from tools.render import write_midi
+from tools.synth import render_midi_to_wav
 from tools.score import Note, Part, Score, SectionMark
 from tools.types import ToolError
 from training.readers import JsonlLog
