@@ -118,3 +118,13 @@ def test_suggest_progression_resolves_genre_and_key():
         suggest_progression(bars=0)
     with pytest.raises(ToolError, match="key"):
         suggest_progression(key="Q")
+
+
+@pytest.mark.parametrize("symbol, names", [
+    ("Bb", ["Bb", "D", "F"]), ("Bdim7", ["B", "D", "F", "Ab"]), ("Caug", ["C", "E", "G#"]),
+    ("F#m7b5", ["F#", "A", "C", "E"]), ("D/F#", ["D", "F#", "A"]), ("Ebm6", ["Eb", "Gb", "Bb", "C"]),
+])
+def test_chord_tones_are_spelled_from_the_root(symbol, names):
+    chord = parse_chord(symbol)
+    assert sorted(chord.tone_names().values()) == sorted(names)
+    assert set(chord.tone_names()) == set(chord.pitch_classes)

@@ -79,3 +79,10 @@ def test_three_four_sections_and_rests(tmp_path):
 def test_a_time_off_the_grid_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="32nd-note grid"):
         write_musicxml(_score([Note(60, 1 / 3, 1)], [("C", 0, 4)]), tmp_path / "bad.musicxml")
+
+
+def test_chord_tones_are_spelled_as_in_the_chord(tmp_path):
+    # D major: the borrowed bVI (Bb) and bVII (C) chords; their tones read Bb and C, not A# and B#.
+    notes = [Note(70, 0, 2), Note(72, 4, 2), Note(70, 6, 2)]
+    sheet, _ = _read(_score(notes, [("Bb", 0, 4), ("C", 4, 2), ("D", 6, 2)], key="D"), tmp_path)
+    assert [n.pitch.name for n in sheet.recurse().getElementsByClass("Note")] == ["B-", "C", "A#"]

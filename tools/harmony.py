@@ -19,6 +19,8 @@ Mode = Literal["major", "minor"]
 
 LETTERS = "CDEFGAB"
 _NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# Letters above the root for each interval in semitones: 3 and 4 are thirds, 6-8 fifths, 10-11 sevenths.
+_INTERVAL_LETTERS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
 SCALES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
     "minor": (0, 2, 3, 5, 7, 8, 10),
@@ -192,6 +194,17 @@ class Chord:
         if self.bass is not None and note_pc(self.bass) not in pcs:
             pcs.append(note_pc(self.bass))
         return tuple(pcs)
+
+    def tone_names(self) -> dict[int, str]:
+        """Each chord tone's pitch class, spelled from the root (Bb D F for Bb, not A# D F)."""
+        names = {}
+        for interval in QUALITIES[self.quality].intervals:
+            steps = 6 if (interval == 9 and self.quality == "dim7") else _INTERVAL_LETTERS[interval]
+            names[(self.root_pc + interval) % 12] = spell(self.root_pc + interval,
+                                                          LETTERS[(LETTERS.index(self.root[0]) + steps) % 7])
+        if self.bass is not None:
+            names.setdefault(note_pc(self.bass), self.bass)
+        return names
 
     @property
     def symbol(self) -> str:

@@ -41,9 +41,11 @@ def _values(units: int) -> list[tuple[int, str, int]]:
     return out
 
 
-def _spelling(key: Key, pitch: int) -> tuple[str, int, int]:
-    """(step, alter, octave) of a MIDI pitch, spelled as the key would (B#3 is C4's pitch)."""
-    name = key.name_of(pitch % 12)
+def _spelling(key: Key, pitch: int, chord: Chord | None = None) -> tuple[str, int, int]:
+    """(step, alter, octave) of a MIDI pitch (B#3 is C4's pitch): a tone of the chord sounding is spelled as
+    in the chord (Bb over Bb in D major), anything else as the key would spell it."""
+    name = chord.tone_names().get(pitch % 12) if chord is not None else None
+    name = name or key.name_of(pitch % 12)
     alter = name.count("#") - name.count("b")
     return name[0], alter, (pitch - alter) // 12 - 1
 
@@ -189,7 +191,8 @@ def lead_sheet(score: Score, *, composer: str | None = None) -> ET.ElementTree:
         measures.append(_Measure(element, signature))
 
     for start, stop, note in events:
-        spelling = _spelling(score.key, note.pitch) if note is not None else None
+        sounding = score.chord_at(note.start) if note is not None else None
+        spelling = _spelling(score.key, note.pitch, sounding.chord if sounding else None) if note is not None else None
         at = start
         while at < stop:
             index = at // bar
