@@ -1,5 +1,6 @@
-"""Audio-QA fine-tuning: bad JSONL lines, atomic checkpoints with config and data hashes, --resume,
-MusicQA metrics, the CLI, and a real two-process CPU (gloo) run under accelerate launch."""
+"""Audio-QA fine-tuning: the tiny DSP encoder hears the key, sharp keys score, bad JSONL lines, atomic
+checkpoints with config and data hashes, --resume, MusicQA metrics, the CLI, and a real two-process CPU (gloo)
+run under accelerate launch."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from tests.known_songs import render
+from tools.analyze import KEYS, ks_scores
+from tools.audio_io import load_audio
 from tools.types import ToolError
-from training.audio_qa_data import load_qa_jsonl
-from training.audio_qa_train import AudioQAConfig, latest_checkpoint, train
+from training.audio_qa_data import QAExample, build_tokenizer, load_qa_jsonl
+from training.audio_qa_train import (AudioQAConfig, DSPEncoder, build_model, latest_checkpoint, learning_rate, train,
+                                     warm_up_lm)
+from training.text_metrics import answer_metrics
 from training.data_synth import SynthConfig, synthesize
 from training.musicqa import QAJob, generate_musicqa
 from training.readers import read_synth_metadata
@@ -39,6 +46,57 @@ def _tiny(corpus: Path, out: Path, **kw) -> AudioQAConfig:
     base = dict(train=str(corpus / "qa.jsonl"), out=str(out), steps=4, eval_every=2, lm_warmup_steps=5,
                 batch_size=4, max_eval=6, clip_seconds=2.0, eval_share=0.34)
     return AudioQAConfig.from_file(TINY, **{**base, **kw})
+
+
+def test_dsp_encoder_hears_the_key_of_a_rendered_song(tmp_path):
+    """Two real renders a tritone apart: the clip's pitch-class profile names each key and moves with it."""
+    encoder = DSPEncoder(16000)
+    profiles = {}
+    for key, chords in {"C major": ["C", "F", "G", "C"], "F# major": ["F#", "B", "C#", "F#"]}.items():
+        wav = render(tmp_path, key.split()[0].replace("#", "s"), chords, 120, repeats=1)
+        audio = torch.from_numpy(load_audio(wav, sample_rate=16000).samples[: 4 * 16000].copy())[None]
+        hidden = encoder(audio).hidden_states[0]
+        profile = encoder.pitch_class_profile(audio)[0]
+        assert hidden.shape[-1] == encoder.config.hidden_size
+        assert torch.allclose(hidden[0, :, -12:], profile.expand(hidden.shape[1], -1) / 3)   # on every frame
+        profiles[key] = profile.numpy()
+        assert KEYS[int(np.argmax(ks_scores(profiles[key])))] == key
+    moved = np.roll(profiles["C major"], 6)
+    assert np.corrcoef(moved, profiles["F# major"])[0, 1] > 0.8
+
+
+def test_a_sharp_key_answer_is_one_word_and_scores_as_right():
+    tokenizer = build_tokenizer(["It is in C# major.", "What key is this music in?"])
+    assert tokenizer.tokenize("It is in C# major.") == ["it", "is", "in", "c#", "major", "."]
+    decoded = tokenizer.decode(tokenizer("It is in C# major.", add_special_tokens=False).input_ids)
+    assert answer_metrics([decoded], ["It is in C# major."])["exact"] == 100.0
+
+
+def test_the_tiny_lm_still_tells_answer_words_apart_after_its_text_warm_up():
+    """Tonics only ever fill the same slot in the QA text; their embeddings must not collapse into one."""
+    from accelerate import Accelerator
+
+    tonics = ["C", "G", "F#", "Bb"]
+    examples = [QAExample(Path("clip.wav"), "What key is this music in?", f"It is in {t} {mode}.", "key")
+                for t in tonics for mode in ("major", "minor")]
+    tokenizer = build_tokenizer([e.question for e in examples] + [e.answer for e in examples])
+    cfg = AudioQAConfig(lm_warmup_steps=40, batch_size=8)
+    model = build_model(cfg, tokenizer)
+    loss = warm_up_lm(model.llm, tokenizer, examples, cfg, Accelerator(cpu=True))[0]["loss"]
+    assert loss < 1.0                                     # it did learn the answer template
+    vectors = model.llm.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids([t.lower() for t in tonics])]
+    cosine = torch.nn.functional.normalize(vectors, dim=-1) @ torch.nn.functional.normalize(vectors, dim=-1).T
+    assert cosine[~torch.eye(len(tonics), dtype=torch.bool)].abs().max() < 0.5
+
+
+def test_cosine_schedule_decays_to_a_tenth():
+    cfg = AudioQAConfig(lr=1e-2, steps=100, lr_schedule="cosine")
+    rates = [learning_rate(cfg, s) for s in range(101)]
+    assert rates[0] == pytest.approx(1e-2) and rates[100] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert learning_rate(AudioQAConfig(lr=1e-2), 50) == 1e-2
+    with pytest.raises(ToolError, match="Unknown lr_schedule"):
+        learning_rate(AudioQAConfig(lr_schedule="linear"), 0)
 
 
 def test_bad_lines_are_skipped_and_counted_or_stop_with_the_line_number(corpus, tmp_path):

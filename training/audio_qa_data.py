@@ -94,17 +94,21 @@ def split_by_audio(examples: list[QAExample], eval_share: float, seed: int = 0) 
 
 
 def build_tokenizer(texts: list[str]):
-    """A word-level tokenizer over ``texts`` (lowercased, punctuation split), a Hugging Face fast tokenizer."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    """A word-level tokenizer over ``texts`` (lowercased, punctuation split), a Hugging Face fast tokenizer.
+
+    A sharp stays on its note ("c#" is one word), so a decoded "it is in c# major" matches the reference answer.
+    """
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    words = Counter(w for t in texts for w in pre_tokenizers.Whitespace().pre_tokenize_str(t.lower()))
+    words_and_marks = pre_tokenizers.Split(Regex(r"[\w#]+|[^\w\s#]+"), behavior="removed", invert=True)
+    words = Counter(w for t in texts for w in words_and_marks.pre_tokenize_str(t.lower()))
     vocab = {tok: i for i, tok in enumerate(SPECIAL.values())}
     for (word, _), _count in sorted(words.items()):
         vocab.setdefault(word, len(vocab))
     core = Tokenizer(models.WordLevel(vocab, unk_token=SPECIAL["unk"]))
     core.normalizer = normalizers.Lowercase()
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    core.pre_tokenizer = words_and_marks
     return PreTrainedTokenizerFast(tokenizer_object=core, bos_token=SPECIAL["bos"], eos_token=SPECIAL["eos"],
                                    pad_token=SPECIAL["pad"], unk_token=SPECIAL["unk"])
 

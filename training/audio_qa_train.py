@@ -14,9 +14,10 @@ Accelerator joins them over gloo. configs/accelerate_cpu.yaml does the same.)
 
 The tiny configuration (``encoder="dsp"``, ``llm="tiny"``) needs no downloaded
 weights: the frozen encoder is a fixed signal-processing front end (log-mel,
-chroma and a rhythm autocorrelation; a stand-in for MERT) and the small LLaMA is
-first trained on the QA text alone, then frozen. The full configuration takes
-local folders: a MERT/HuBERT encoder (``encoder=PATH``) and a causal LM (``llm=PATH``).
+chroma, a rhythm autocorrelation and the clip's pitch-class profile; a stand-in
+for MERT) and the small LLaMA is first trained on the QA text alone, then frozen.
+The full configuration takes local folders: a MERT/HuBERT encoder
+(``encoder=PATH``) and a causal LM (``llm=PATH``).
 
 Checkpoints hold the trained weights, optimizer state, config and the data
 hashes; they are written to a temp folder and renamed, and ``--resume`` continues
@@ -30,6 +31,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -74,6 +76,7 @@ class AudioQAConfig:
     steps: int = 1500
     batch_size: int = 32
     lr: float = 3e-3
+    lr_schedule: str = "constant"       # "constant", or "cosine": decay to a tenth of ``lr`` by the last step
     eval_every: int = 250
     max_eval: int = 240
     seed: int = 0
@@ -92,19 +95,20 @@ class AudioQAConfig:
 
 
 class DSPEncoder(nn.Module):
-    """A frozen, weight-free audio encoder with a Hugging Face-like interface: per frame, log-mel (40),
-    chroma (12) and the clip's onset autocorrelation over beat lags (rhythm), concatenated."""
+    """A frozen, weight-free audio encoder with a Hugging Face-like interface. Per frame: log-mel (40) and
+    chroma (12); then two clip summaries repeated on every frame: the onset autocorrelation over beat lags
+    (rhythm) and the clip's pitch-class profile (key)."""
 
     def __init__(self, sample_rate: int, n_fft: int = 1024, hop: int = 256, max_lag_s: float = 1.6) -> None:
         super().__init__()
         import librosa
 
-        self.n_fft, self.hop = n_fft, hop
+        self.n_fft, self.hop, self.sample_rate = n_fft, hop, sample_rate
         self.register_buffer("mel", torch.from_numpy(librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=40)).float())
         self.register_buffer("chroma", torch.from_numpy(librosa.filters.chroma(sr=sample_rate, n_fft=n_fft)).float())
         self.register_buffer("window", torch.hann_window(n_fft))
         self.lags = range(4, int(max_lag_s * sample_rate / hop))
-        self.config = SimpleNamespace(num_hidden_layers=0, hidden_size=40 + 12 + len(self.lags))
+        self.config = SimpleNamespace(num_hidden_layers=0, hidden_size=40 + 12 + len(self.lags) + 12)
         self.frames_per_second = sample_rate / hop
 
     def forward(self, input_values: torch.Tensor, attention_mask=None, output_hidden_states: bool = True):
@@ -118,8 +122,27 @@ class DSPEncoder(nn.Module):
         ac = torch.fft.irfft(spectrum.abs() ** 2)[:, self.lags.start:self.lags.stop]   # autocorrelation at beat lags
         ac = ac / (ac.new_tensor(onset.shape[1]) - ac.new_tensor(list(self.lags)))       # per overlapping frame
         ac = ac / (onset.pow(2).mean(1, keepdim=True) + 1e-8)
-        rhythm = ac[:, None].expand(-1, logmel.shape[1], -1)
-        return SimpleNamespace(hidden_states=(torch.cat([logmel / 3, chroma, rhythm], dim=-1),))
+        frames = logmel.shape[1]
+        rhythm = ac[:, None].expand(-1, frames, -1)
+        key = self.pitch_class_profile(input_values)[:, None].expand(-1, frames, -1)
+        return SimpleNamespace(hidden_states=(torch.cat([logmel / 3, chroma, rhythm, key / 3], dim=-1),))
+
+    def pitch_class_profile(self, input_values: torch.Tensor) -> torch.Tensor:
+        """(batch, 12) energy per pitch class (C first) over the whole clip, z-scored across the 12.
+
+        Key is a property of the whole clip, and averaged over it this profile is what key finders match
+        against major/minor templates; one-second windows of short-FFT chroma are too coarse and too noisy
+        for that. A constant-Q transform from C2 up six octaves resolves every semitone, bass included.
+        (forward() scales it by a third, like the log-mel, so it does not drown out the timbre.)
+        """
+        import librosa
+
+        profiles = [librosa.feature.chroma_cqt(y=row, sr=self.sample_rate, hop_length=512, tuning=0.0,
+                                               fmin=librosa.note_to_hz("C2"), n_octaves=6).mean(axis=1)
+                    for row in input_values.detach().float().cpu().numpy()]
+        profile = torch.from_numpy(np.stack(profiles)).to(input_values)
+        profile = profile - profile.mean(dim=-1, keepdim=True)
+        return profile / (profile.std(dim=-1, keepdim=True) + 1e-8)
 
 
 class CachedEncoder(nn.Module):
@@ -164,6 +187,8 @@ def build_model(cfg: AudioQAConfig, tokenizer) -> MusicLanguageModel:
             num_hidden_layers=cfg.llm_layers, num_attention_heads=cfg.llm_heads, num_key_value_heads=cfg.llm_heads,
             max_position_embeddings=256, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True))
+        # Every word its own direction, as in a pretrained LLM; warm_up_lm keeps these fixed (see there).
+        nn.init.normal_(llm.get_input_embeddings().weight, std=cfg.llm_dim ** -0.5)
     else:
         llm = AutoModelForCausalLM.from_pretrained(cfg.llm, local_files_only=True)
     music_cfg = MusicLMConfig(variant=cfg.variant, window_frames=window, sample_rate=cfg.sample_rate,
@@ -261,14 +286,15 @@ def answer_questions(model: MusicLanguageModel, tokenizer, clips: AudioClips, ex
 
 
 def evaluate(model, tokenizer, clips, examples, device) -> dict:
-    """Metrics over ``examples``: overall and per question kind (exact-answer accuracy and MusicQA text metrics)."""
+    """Metrics over ``examples``: overall and per question kind (exact-answer accuracy and MusicQA text metrics),
+    and every answer under "samples"."""
     predictions = answer_questions(model, tokenizer, clips, examples, device)
     result = {"all": answer_metrics(predictions, [e.answer for e in examples])}
     for kind in sorted({e.kind for e in examples}):
         pairs = [(p, e.answer) for p, e in zip(predictions, examples) if e.kind == kind]
         result[kind] = answer_metrics([p for p, _ in pairs], [r for _, r in pairs])
-    result["samples"] = [{"question": e.question, "answer": e.answer, "predicted": p}
-                         for e, p in list(zip(examples, predictions))[:10]]
+    result["samples"] = [{"kind": e.kind, "question": e.question, "answer": e.answer, "predicted": p}
+                         for e, p in zip(examples, predictions)]
     return result
 
 
@@ -328,16 +354,18 @@ def train(cfg: AudioQAConfig, *, resume: bool = False, progress: bool = True) ->
     step = state["step"] if state else 0
     rank, world = accelerator.process_index, accelerator.num_processes
     losses: list[float] = []
+    final_answers: list[dict] = []                   # every held-out answer of the latest evaluation
     bar = tqdm(total=cfg.steps, initial=step, desc="training audio-QA", disable=not progress or not accelerator.is_main_process)
 
     def checkpoint_and_eval() -> dict:
         shard = held[rank::world]
         metrics = evaluate(core, tokenizer, clips, shard, accelerator.device) if shard else {}
-        predictions = gather_object([metrics.get("samples", [])])
+        answers = [s for group in gather_object([metrics.pop("samples", [])]) for s in group]
         point = {"step": step, "stage": "audio", "loss": float(np.mean(losses)) if losses else None,
                  "held_out": _merge(gather_object([metrics]))}
-        point["held_out"]["samples"] = [s for group in predictions for s in group][:10]
+        point["held_out"]["samples"] = answers[:10]
         history.append(point)
+        final_answers[:] = answers
         if accelerator.is_main_process:
             save_checkpoint(out, step, {"model": _trainable_state(core), "optimizer": optimizer.state_dict(),
                                         "step": step, "history": history, "processes": world},
@@ -348,6 +376,8 @@ def train(cfg: AudioQAConfig, *, resume: bool = False, progress: bool = True) ->
 
     model.train()
     while step < cfg.steps:
+        for group in optimizer.param_groups:           # a pure function of the step, so --resume continues it
+            group["lr"] = learning_rate(cfg, step)
         batch = [train_set[i] for i in _batch_indices(len(train_set), cfg.batch_size, step, cfg.seed, rank, world)]
         audio, ids, mask, labels = encode_batch(batch, tokenizer, clips, accelerator.device)
         loss = model(audio, ids, attention_mask=mask, labels=labels, audio_position=1).loss
@@ -364,7 +394,7 @@ def train(cfg: AudioQAConfig, *, resume: bool = False, progress: bool = True) ->
     final = history[-1] if history else {}
     report = {"config": asdict(cfg), "processes": world, "backend": accelerator.state.backend, "skipped_lines": dict(data.skipped),
               "train_examples": len(train_set), "held_out_examples": len(held), "history": history, "final": final,
-              "chance": chance_levels(train_set, held)}
+              "chance": chance_levels(train_set, held), "final_answers": final_answers}
     if accelerator.is_main_process:
         tmp = out / "metrics.json.tmp"
         tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -372,13 +402,28 @@ def train(cfg: AudioQAConfig, *, resume: bool = False, progress: bool = True) ->
     return report
 
 
+def learning_rate(cfg: AudioQAConfig, step: int) -> float:
+    """The bridge's learning rate at ``step``; the cosine schedule settles the answers late in a short run."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(step, cfg.steps) / max(1, cfg.steps))))
+    raise ToolError(f"Unknown lr_schedule {cfg.lr_schedule!r}; use 'constant' or 'cosine'.")
+
+
 def warm_up_lm(llm, tokenizer, examples: list[QAExample], cfg: AudioQAConfig, accelerator) -> list[dict]:
-    """Text-only training of the tiny LM on the questions and answers (it stands in for a pretrained LLM)."""
+    """Text-only training of the tiny LM on the questions and answers (it stands in for a pretrained LLM).
+
+    The word embeddings (tied to the output head) stay as drawn. Trained on the QA text alone, words that only
+    ever fill the same slot ("it is in c / g / f# major") would get the same embedding, and a frozen LM could
+    then not say one rather than another whatever the music tokens carry; a pretrained LLM's words differ.
+    """
     if cfg.lm_warmup_steps <= 0:
         return []
+    embeddings = llm.get_input_embeddings().weight
     for p in llm.parameters():
-        p.requires_grad = True
-    opt = torch.optim.AdamW(llm.parameters(), lr=3e-3)
+        p.requires_grad = p is not embeddings
+    opt = torch.optim.AdamW([p for p in llm.parameters() if p.requires_grad], lr=3e-3)
     lm, opt = accelerator.prepare(llm, opt)
     lm.train()
     losses = []
