@@ -338,6 +338,9 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
     - A tool that requires a file (a required ``path`` argument) only when the user's
       message names or attaches one: without a file it cannot run, and a small model
       otherwise reaches for it on any question about music.
+    - A tool that requires pasted lyrics (a required ``lyrics`` argument) only when the
+      message holds a passage (quoted, after a colon, or on several lines): the small
+      model otherwise classifies a question ("what is a minor key?") as if it were lyrics.
     """
     called: set[str] = set()
     for msg in reversed(messages):
@@ -345,14 +348,26 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
             break
         if isinstance(msg, ToolMessage) and msg.status != "error" and msg.name:
             called.add(msg.name)
-    has_file = bool(_FILE_MENTION.search(_last_user_text(messages)))
+    text = _last_user_text(messages)
+    has_file, has_passage = bool(_FILE_MENTION.search(text)), _has_passage(text)
     allowed = []
     for tool in tools:
         fn = tool["function"]
-        needs_file = "path" in ((fn.get("parameters") or {}).get("required") or [])
-        if fn["name"] not in called and (has_file or not needs_file):
+        required = (fn.get("parameters") or {}).get("required") or []
+        if fn["name"] not in called and (has_file or "path" not in required) and (
+                has_passage or "lyrics" not in required):
             allowed.append(tool)
     return allowed
+
+
+_PASSAGE = re.compile(r"""["'“‘]([^"'”’]*\s){3,}[^"'”’]*["'”’]|:\s*(\S+\s+){5,}\S""")
+
+
+def _has_passage(text: str) -> bool:
+    """Does the message hold a passage of text: four or more quoted words, six or more after a colon,
+    or several non-empty lines?"""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Attached files:")]
+    return len(lines) >= 3 or bool(_PASSAGE.search(text))
 
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -383,12 +398,18 @@ def _mentioned(value: Any, words: list[str], numbers: set[float]) -> bool:
     return all(seen(t) for t in long_tokens) if long_tokens else any(seen(t) for t in tokens)
 
 
+_FREE_TEXT = ("prompt", "query", "question")
+
+
 def drop_ungrounded_args(args: dict, schema: dict, user_text: str) -> dict:
     """Remove optional arguments whose values the user never mentioned.
 
     Small models fill every optional field (a key, a tempo, a length) with guesses;
     a value the user did not ask for is better left to the tool's own defaults.
-    Required arguments are kept as written.
+    Required arguments are kept as written, except a free-text one (``prompt``,
+    ``query``, ``question``) that shares no word with the message: the small model
+    sometimes copies an example from a tool's description there ("my first car"),
+    and the user's own message is the better theme.
     """
     required = set(schema.get("required", []))
     words = _words(user_text)
@@ -396,6 +417,9 @@ def drop_ungrounded_args(args: dict, schema: dict, user_text: str) -> dict:
     kept = {}
     for name, value in args.items():
         if name in required:
+            content = [t for t in _words(value) if len(t) >= 3] if isinstance(value, str) else []
+            if name in _FREE_TEXT and content and not any(_mentioned(t, words, numbers) for t in content):
+                value = user_text.split("\n\nAttached files:")[0].strip() or value
             kept[name] = value
         elif isinstance(value, list):
             items = [v for v in value if _mentioned(v, words, numbers)]

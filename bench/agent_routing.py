@@ -56,11 +56,12 @@ def arg_matches(expected, actual) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
+    parser.add_argument("--cases", type=Path, default=CASES, help="a JSONL file of cases (default: routing_cases.jsonl)")
     parser.add_argument("--out", type=Path, default=None, help="write per-case results as JSON here")
     args = parser.parse_args()
 
     settings = Settings()
-    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    cases = [json.loads(line) for line in args.cases.read_text().splitlines() if line.strip()]
     if args.limit:
         cases = cases[: args.limit]
     scratch = Path(tempfile.mkdtemp(prefix="routing-"))

@@ -72,6 +72,14 @@ def test_guessed_optional_arguments_are_dropped():
     assert kept == {"prompt": "x", "length_seconds": 180, "key": "E minor"}
 
 
+def test_a_theme_copied_from_a_tool_description_becomes_the_users_words():
+    schema = {"required": ["prompt"]}
+    user = "write and record a blues song in E minor about losing my job\n\nAttached files: /tmp/a.ogg"
+    assert drop_ungrounded_args({"prompt": "my first car", "genre": "blues"}, schema, user) == {
+        "prompt": "write and record a blues song in E minor about losing my job", "genre": "blues"}
+    assert drop_ungrounded_args({"prompt": "losing the job"}, schema, user) == {"prompt": "losing the job"}
+
+
 def test_a_tool_that_answered_is_not_offered_again_in_the_same_turn(openai_tools):
     msgs = [HumanMessage("render C G"), AIMessage(content="", tool_calls=[{"name": "render_music", "args": {}, "id": "1"}]),
             ToolMessage("ok", tool_call_id="1", name="render_music")]
@@ -141,3 +149,16 @@ def test_file_tools_are_offered_only_when_the_message_has_a_file(openai_tools):
     assert {"analyze_audio", "answer_audio_question", "caption_audio"} <= names("what key?\n\nAttached files: /tmp/a.ogg")
     assert "analyze_audio" in names("get me the bpm of /tmp/clips/demo.wav")
     assert "compose_song" in names("hello") and "search_similar" in names("find calm piano in my music")
+
+
+def test_the_lyrics_classifier_is_offered_only_when_the_message_holds_lyrics(openai_tools):
+    def offered(text):
+        return "classify_genre" in {t["function"]["name"] for t in _tools_still_allowed([HumanMessage(text)], openai_tools)}
+
+    assert not offered("Do you know what a minor key is?")
+    assert not offered("what mood does this music have?\n\nAttached files: /tmp/waltz.ogg, /tmp/other.ogg")
+    assert not offered("What genre is 'Hey Jude'?")  # a title, not lyrics
+    assert offered("classify the genre of: 'We rise from the ashes, steel in our veins'")
+    assert offered("what genre is this: we rise from the ashes with steel in our veins")
+    assert offered("Which genre?\nI walk the line\nBecause you're mine\nI keep my eyes wide open")
+    assert offered("genre of “the wheels on the bus go round and round”")
