@@ -6,12 +6,15 @@ rule-based templates as references where a number applies).
 
 1. Next-chord accuracy and perplexity on the validation split of the real corpora
    (chord targets; bar lines are given).
-2. Generation, four per validation progression's genre, mode, title and length (at most
+2. Generation, --samples (4) per validation progression's genre, mode, title and length (at most
    32 bars), at the generator's sampling settings unless --temperature/--top-p say otherwise: Yeh et al. 2021's CHE, CC and CTD next to the real progressions' own values,
-   their summed relative gap to them, and the mean reward-model score (first 16 bars).
+   their summed relative gap to them, and the mean score of the reward model (--reward, the one the policy
+   was trained with; first 16 bars). --seed changes the samples, not the data. --split train runs the
+   same on the training split's real progressions: where RLHF settings are compared and chosen.
 3. Genre sensitivity: the share of seventh chords in 8-bar verses and choruses per genre.
 
     python bench/chords_eval.py [--data ../shared/data] [--supervised chords-supervised] [--policy chords-rlhf]
+                                [--reward chord-reward] [--samples 4] [--seed 0] [--split validation]
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from tools.harmony import Key  # noqa: E402
 from training.metrics import ProgressionStats, distance_to, progression_stats  # noqa: E402
 from training.train_chords import TextCache, evaluate, training_sequences  # noqa: E402
 
-SAMPLES = 4  # generated progressions per held-out one
 GENRES_SHOWN = ("folk", "pop", "rock", "jazz", "blues", "r&b", "metal")
 
 
@@ -95,16 +97,16 @@ class MarkovChords:
         return out
 
 
-def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.Random, **sampling
-             ) -> list[list[list[str]]]:
-    """One progression per validation sequence, for its genre, mode, title and length."""
+def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.Random, samples: int, seed: int,
+             **sampling) -> list[list[list[str]]]:
+    """``samples`` progressions per validation sequence, for its genre, mode, title and length."""
     out = []
     if model is None:
-        return [markov.sample(s.mode, min(len(s.bars), 32), rng) for s in valid for _ in range(SAMPLES)]
+        return [markov.sample(s.mode, min(len(s.bars), 32), rng) for s in valid for _ in range(samples)]
     gen = LearnedChordGenerator(model, **sampling)
     for s in valid:
-        g = torch.Generator().manual_seed(stable_seed("bench", s.id))
-        cond = model.conditioning([s.text] * SAMPLES, [s.genre] * SAMPLES, [s.section] * SAMPLES, [s.mode] * SAMPLES)
+        g = torch.Generator().manual_seed(stable_seed("bench", s.id) if seed == 0 else stable_seed("bench", seed, s.id))
+        cond = model.conditioning([s.text] * samples, [s.genre] * samples, [s.section] * samples, [s.mode] * samples)
         sampled = model.sample(cond, min(len(s.bars), 32), temperature=gen.temperature, top_p=gen.top_p, generator=g)
         out += [model.decode(row.tolist()) for row in sampled.tokens]
     return out
@@ -122,21 +124,27 @@ def main() -> None:
     parser.add_argument("--home", default=os.environ.get("BANDMATE_HOME", "~/.local/share/bandmate"))
     parser.add_argument("--supervised", default="chords-supervised")
     parser.add_argument("--policy", default="chords-rlhf")
-    parser.add_argument("--reward", default="chord-reward")
+    parser.add_argument("--reward", default="chord-reward", help="scores every row (default: the shipped reward model)")
+    parser.add_argument("--samples", type=int, default=4, help="generated progressions per held-out one")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (0: the numbers in the README)")
+    parser.add_argument("--split", choices=("validation", "train"), default="validation",
+                        help="whose real progressions to generate for (tune on train, report validation)")
     parser.add_argument("--temperature", type=float, default=None, help="default: the generator's own")
     parser.add_argument("--top-p", type=float, default=None)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    rng = random.Random(0)
+    rng = random.Random(args.seed)
     seqs = training_sequences(args.data, Path(args.home).expanduser())
-    valid = [s for s in seqs if s.split == "validation" and s.source != "synthetic"]
+    valid = [s for s in seqs if s.split == args.split and s.source != "synthetic"]
+    label = "held-out" if args.split == "validation" else args.split
     supervised = chord_model.load(args.supervised, device="cpu")
     policy = chord_model.load(args.policy, device="cpu")
     reward = reward_model.load(args.reward, device="cpu")
     markov = MarkovChords(supervised.config.vocab, seqs)
     texts = TextCache(supervised)
     sources = Counter(s.source for s in valid)
-    print(f"\nHeld-out real progressions: {len(valid)} ({', '.join(f'{k} {v}' for k, v in sources.items())})\n")
+    print(f"\n{label.capitalize()} real progressions: {len(valid)} ({', '.join(f'{k} {v}' for k, v in sources.items())}); "
+          f"{args.samples} samples each, seed {args.seed}\n")
 
     print("| model                | next-chord acc | perplexity |")
     print("|----------------------|----------------|------------|")
@@ -153,13 +161,13 @@ def main() -> None:
         genres = [s.genre for s in valid for _ in range(repeat)]
         return sum(reward.score([p[:16] for p in progs], genres, [m for m in modes for _ in range(repeat)])) / len(progs)
 
-    rows.append(("real (held-out)", ref, mean_reward(real)))
+    rows.append((f"real ({label})", ref, mean_reward(real)))
     sampling = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p)) if v is not None}
     for name, model in (("bigram (Markov)", None), ("supervised LSTM", supervised), ("RLHF policy", policy)):
-        progs = generate(model, markov, valid, rng, **sampling)
-        many = [m for m in modes for _ in range(SAMPLES)]
-        rows.append((name, progression_stats(progs, many), mean_reward(progs, SAMPLES)))
-    print("\n| generated for held-out | CHE   | CC    | CTD   | gap to real | reward |")
+        progs = generate(model, markov, valid, rng, args.samples, args.seed, **sampling)
+        many = [m for m in modes for _ in range(args.samples)]
+        rows.append((name, progression_stats(progs, many), mean_reward(progs, args.samples)))
+    print(f"\n| generated for {label:<8} | CHE   | CC    | CTD   | gap to real | reward |")
     print("|------------------------|-------|-------|-------|-------------|--------|")
     for name, st, r in rows:
         print(f"| {name:<22} | {st.che:.3f} | {st.cc:5.2f} | {st.ctd:.3f} | {distance_to(st, ref):11.3f} | {r:6.3f} |")

@@ -1,13 +1,15 @@
 """Human feedback end to end: ratings in SQLite, `bandmate rate`, the reward model, REINFORCE with a KL penalty."""
 
+import random
 import sqlite3
+import statistics
 
 import pytest
 import torch
 import typer
 from typer.testing import CliRunner
 
-from tools.chord_model import ChordModelConfig, LearnedChordGenerator, load
+from tools.chord_model import MODES, ChordModelConfig, LearnedChordGenerator, load
 from tools.chords import RuleBasedChordGenerator
 from tools.feedback import load_ratings, record_rating
 from tools.harmony import parse_key
@@ -15,9 +17,10 @@ from tools.reward_model import RewardConfig, RewardModel
 from tools.reward_model import load as load_reward
 from tools.types import ToolError
 from training.chord_data import load_romantext, synthetic_sequences
-from training.rlhf import RLHFConfig, train_policy
+from training.metrics import chord_tonal_distance
+from training.rlhf import RLHFConfig, RunningGaps, shaping_penalty, shaping_rewards, tonal_distance_gaps, train_policy
 from training.train_chords import MODEL_GENRES, TrainConfig, build_vocab, train_chords
-from training.train_reward import RewardTrainConfig, train_reward
+from training.train_reward import RewardTrainConfig, corrupt, train_reward
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +162,81 @@ def test_tiny_reward_model_and_policy_run_in_seconds(sequences, supervised, tmp_
         (tmp_path / "bad.pt").write_bytes(b"\x80\x04garbage")
         load_reward(tmp_path / "bad.pt")
     assert torch.isfinite(torch.tensor(policy.kl_end))
+
+
+def _ctd(bars, mode):
+    return chord_tonal_distance([c for bar in bars for c in bar], mode)
+
+
+def test_wide_and_restless_corruptions_make_the_tonal_moves_wider_with_common_chords(sequences):
+    rng = random.Random(0)
+    unigram = [c for s in sequences for bar in s.bars for c in bar]
+    for kind in ("wide", "restless"):
+        real, bad = [], []
+        for s in sequences:
+            bars = s.bars[:16]
+            moved, mode = corrupt(bars, s.mode, kind, rng, sorted(set(unigram)), unigram)
+            assert mode == s.mode and len(moved) == len(bars) and all(len(set(b)) == len(b) for b in moved)
+            assert {c for b in moved for c in b} <= set(unigram)   # corpus chords: the moves differ, not the labels
+            real.append(_ctd(bars, s.mode))
+            bad.append(_ctd(moved, s.mode))
+        assert statistics.mean(bad) > statistics.mean(real) + 0.05, kind
+    held = (("I",), ("I",), ("IV", "V"), ("V",), ("I",))
+    restless, _ = corrupt(held, "major", "restless", rng, ["I", "IV", "V", "vi"], ["I", "IV", "V", "vi"])
+    assert all(a[-1] != b[0] for a, b in zip(restless, restless[1:]))   # no chord held over a bar line
+
+
+def test_shaping_is_zero_at_the_real_tonal_distance_and_negative_away():
+    real = [[["I"], ["vi"], ["IV"], ["V"]], [["i"], ["iv"], ["V"], ["i"]]]
+    modes = ["major", "minor"]
+    same = tonal_distance_gaps(real, real, modes)
+    assert torch.equal(same, torch.zeros(2)) and shaping_penalty(float(same.mean()), 1.0) == 0
+    assert torch.equal(shaping_rewards(same, same, 1.0), torch.zeros(2))
+    wide = [[["I"], ["bII"], ["#iv°"], ["V"]], [["i"], ["bII"], ["V"], ["bII"]]]
+    gaps = tonal_distance_gaps(wide, real, modes)
+    assert (gaps > 0).all() and shaping_penalty(float(gaps.mean()), 1.0) < 0
+    # the batch is above the real CTD: a sample with narrower moves than its reference gains, a wider one loses
+    up = shaping_rewards(torch.tensor([0.2, -0.1]), torch.tensor([0.05, 0.05]), 2.0)
+    assert up[1] > 0 > up[0]
+    assert torch.equal(shaping_rewards(torch.tensor([0.2, -0.1]), torch.tensor([-0.05, -0.05]), 2.0), -up)
+
+
+def test_running_gaps_are_kept_per_genre():
+    running = RunningGaps(decay=0.5)
+    first = running.update(torch.tensor([0.4, 0.2, -0.3]), ["folk", "folk", "jazz"])
+    assert torch.allclose(first, torch.tensor([0.3, 0.3, -0.3]))
+    second = running.update(torch.tensor([0.1]), ["jazz"])
+    assert torch.allclose(second, torch.tensor([-0.1])) and running.mean_abs() == pytest.approx(0.2)
+
+
+class WideMoveReward(RewardModel):
+    """A transparent reward that pays for wide tonal moves (what the shaping has to hold back)."""
+
+    def forward(self, tokens, genre, mode):
+        vocab = self.config.vocab
+        return torch.tensor([4.0 * (_ctd([[vocab[int(t)] for t in row if int(t) >= 5]], MODES[int(m)]) - 1.2)
+                             for row, m in zip(tokens, mode)])
+
+
+def test_shaping_keeps_the_tonal_distance_near_the_real_data(sequences, supervised, tmp_path):
+    model = load(supervised, device="cpu")
+    reward = WideMoveReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
+    base = dict(steps=30, batch_size=24, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1)
+    free = train_policy(model, reward, sequences, tmp_path / "free.pt", config=RLHFConfig(match_weight=0.0, **base),
+                        log=lambda _: None)
+    shaped = train_policy(model, reward, sequences, tmp_path / "shaped.pt", config=RLHFConfig(match_weight=5.0, **base),
+                          log=lambda _: None)
+    assert free.reward_end > free.reward_start
+    assert shaped.gap_end < free.gap_end
+
+
+def test_nucleus_sampling_is_scored_as_sampled(supervised):
+    model = load(supervised, device="cpu")
+    cond = model.conditioning(["by the sea"] * 8, ["pop"] * 8, ["verse"] * 8, ["major"] * 8)
+    full = model.sample(cond, 4, generator=torch.Generator().manual_seed(0))
+    nucleus = model.sample(cond, 4, top_p=0.5, generator=torch.Generator().manual_seed(0))
+    picked = nucleus.allowed.gather(-1, nucleus.tokens[:, 1:, None]).squeeze(-1)
+    assert picked[nucleus.valid].all()                      # every sampled token is inside the recorded nucleus
+    per_step = lambda s: s.allowed.sum(-1)[s.valid].float().mean()  # noqa: E731
+    assert per_step(nucleus) < per_step(full)
+    assert torch.isfinite(model.sequence_logprob(nucleus, cond)).all()

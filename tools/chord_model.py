@@ -87,7 +87,8 @@ class Conditioning:
 
 @dataclass
 class Sampled:
-    """Sampled token ids (``<bos>`` first), the allowed-token mask at every step and which steps are real."""
+    """Sampled token ids (``<bos>`` first), the allowed-token mask at every step (with ``top_p``, only the
+    nucleus) and which steps are real."""
 
     tokens: torch.Tensor    # (batch, steps + 1)
     allowed: torch.Tensor   # (batch, steps, vocab) bool
@@ -219,7 +220,8 @@ class ChordModel(nn.Module):
             masked = logits.masked_fill(~allowed, float("-inf"))
             probs = _top_p(F.softmax(masked / max(temperature, 1e-4), dim=-1), top_p)
             nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-            allowed_all.append(allowed)
+            # With top_p the nucleus is part of the constraints: sequence_logprob then scores what was sampled from.
+            allowed_all.append(allowed & (probs > 0) if top_p < 1.0 else allowed)
             valid_all.append(~finished)
             is_bar = nxt == bar_id
             done_bars = done_bars + (is_bar & ~finished).long()

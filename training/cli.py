@@ -110,6 +110,8 @@ def register(app: typer.Typer) -> typer.Typer:
         steps: Annotated[int, typer.Option()] = 150,
         beta: Annotated[float, typer.Option(help="KL penalty weight toward the supervised model.")] = 1.0,
         entropy: Annotated[float, typer.Option(help="Entropy bonus weight (keeps chord variety).")] = 0.05,
+        match: Annotated[float, typer.Option(help="Reward shaping: weight of the policy's chord tonal distance gap to "
+                                                  "the real training progressions, per genre (0: off).")] = 1.0,
     ) -> None:
         """RLHF: fine-tune the chord model with REINFORCE against the reward model, with a KL penalty."""
         from dataclasses import replace
@@ -123,9 +125,11 @@ def register(app: typer.Typer) -> typer.Typer:
             seqs = training_sequences(data, home)
             result = train_policy(chord_model.load(supervised, device="cpu"), reward_model.load(reward, device="cpu"),
                                   seqs, out or home / "models" / "chords-rlhf.pt",
-                                  config=replace(RLHFConfig(), steps=steps, beta=beta, entropy_bonus=entropy))
+                                  config=replace(RLHFConfig(), steps=steps, beta=beta, entropy_bonus=entropy,
+                                                 match_weight=match))
             typer.echo(f"wrote {result.path} in {result.seconds:.0f} s: reward {result.reward_start:.3f} -> "
-                       f"{result.reward_end:.3f}, KL to the supervised model {result.kl_end:.3f}")
+                       f"{result.reward_end:.3f}, KL to the supervised model {result.kl_end:.3f}, "
+                       f"|CTD gap| to the real data {result.gap_end:.3f}")
         _guard(run)
 
     @train.command("genre")

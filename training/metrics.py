@@ -12,6 +12,7 @@ numerals, played in C major / A minor to get their pitch classes.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ def tonal_centroid(pitch_classes: Sequence[int]) -> np.ndarray:
     return _PHI @ (chroma / max(chroma.sum(), 1.0))
 
 
+@functools.lru_cache(maxsize=4096)
 def _pitch_classes(numeral: str, mode: str) -> tuple[int, ...] | None:
     try:
         return roman_to_chord(numeral, _C_MAJOR if mode == "major" else _A_MINOR).pitch_classes
@@ -70,6 +72,14 @@ def chord_tonal_distance(chords: Sequence[str], mode: str = "major") -> float:
         return 0.0
     points = [tonal_centroid(pcs) for pcs in centroids]
     return float(np.mean([np.linalg.norm(a - b) for a, b in zip(points, points[1:])]))
+
+
+def tonal_step(a: str, b: str, mode: str = "major") -> float | None:
+    """Distance between the tonal centroids of two chords (one move of CTD); None when either is unplayable."""
+    first, second = _pitch_classes(a, mode), _pitch_classes(b, mode)
+    if first is None or second is None:
+        return None
+    return float(np.linalg.norm(tonal_centroid(first) - tonal_centroid(second)))
 
 
 def is_seventh(numeral: str) -> bool:

@@ -4,10 +4,13 @@
 
 Positives are windows of 4-16 bars from the training split (the real corpora and the
 labelled synthetic supplement, each with its genre). Each positive gets one negative,
-corrupted one of six ways: chords swapped for random ones, bars shuffled, chords drawn
-independently from the corpus unigram, one chord held throughout, the whole progression
-moved off its key, or its mode label flipped. Ratings become positives (+1) and
-negatives (-1) with a larger weight, so what users like moves the reward.
+corrupted one of eight ways: chords swapped for random ones, bars shuffled, chords drawn
+independently from the corpus unigram, one chord held throughout, no chord ever held over
+a bar line ("restless"), chords swapped for common ones a wider tonal move away ("wide"),
+the whole progression moved off its key, or its mode label flipped. "restless" and "wide"
+are fake in the direction the RLHF policy drifted without them (it held chords less and
+moved wider than the real data, so its chord tonal distance rose). Ratings become
+positives (+1) and negatives (-1) with a larger weight, so what users like moves the reward.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from tools.harmony import Chord, Key, chord_to_roman, common_name, parse_chord, 
 from tools.reward_model import RewardConfig, RewardModel
 from tools.types import ToolError
 from training.chord_data import ChordSequence, data_hash, describe_mix, estimate_key
+from training.metrics import tonal_step
 from training.train_chords import MODEL_GENRES, build_vocab
 
-CORRUPTIONS = ("substitute", "shuffle", "unigram", "hold", "off-key", "mode-flip")
+CORRUPTIONS = ("substitute", "shuffle", "unigram", "hold", "restless", "wide", "off-key", "mode-flip")
+WIDE_SHARE = 0.4     # chance that a "wide" corruption replaces a chord
+DRAWS = 20           # unigram draws to find a fitting replacement before keeping the original chord
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,10 @@ def corrupt(bars: Sequence[Sequence[str]], mode: str, kind: str, rng: random.Ran
     elif kind == "hold":
         chord = rng.choice(unigram)
         bars = [[chord] for _ in bars]
+    elif kind == "restless":
+        bars = _unhold(bars, rng, unigram)
+    elif kind == "wide":
+        bars = _widen(bars, mode, rng, unigram)
     elif kind == "off-key":
         key = Key("C", "major") if mode == "major" else Key("A", "minor")
         shift = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
@@ -113,6 +123,41 @@ def corrupt(bars: Sequence[Sequence[str]], mode: str, kind: str, rng: random.Ran
     elif kind == "mode-flip":
         mode = "minor" if mode == "major" else "major"
     return tuple(tuple(dict.fromkeys(b)) for b in bars), mode
+
+
+def _unhold(bars: list[list[str]], rng: random.Random, unigram: Sequence[str]) -> list[list[str]]:
+    """Replace every chord held over a bar line by another corpus chord: the same progression, never resting."""
+    prev = None
+    for bar in bars:
+        if bar and bar[0] == prev:
+            for _ in range(DRAWS):
+                candidate = rng.choice(unigram)
+                if candidate != prev and candidate not in bar:
+                    bar[0] = candidate
+                    break
+        prev = bar[-1] if bar else prev
+    return bars
+
+
+def _widen(bars: list[list[str]], mode: str, rng: random.Random, unigram: Sequence[str]) -> list[list[str]]:
+    """Replace some chords by corpus chords farther (in tonal-centroid distance) from the chord before them.
+
+    A repeated chord (distance 0) becomes any other playable chord; replacements come from the
+    unigram, so the negatives differ from real data in their moves, not in rare chord labels.
+    """
+    prev = None
+    for bar in bars:
+        for i, chord in enumerate(bar):
+            step = tonal_step(prev, chord, mode) if prev is not None else None
+            if step is not None and rng.random() < WIDE_SHARE:
+                for _ in range(DRAWS):
+                    candidate = rng.choice(unigram)
+                    wider = tonal_step(prev, candidate, mode)
+                    if wider is not None and wider > step and candidate not in bar:
+                        bar[i] = candidate
+                        break
+            prev = bar[i]
+    return bars
 
 
 def rating_examples(ratings: Sequence[Rating], weight: float) -> list[Example]:
