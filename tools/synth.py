@@ -188,24 +188,15 @@ def start_wav_render(
                      max_seconds, Path(midi_path).name)
 
 
-def render_midi_to_wav(
-    midi_path: str | Path,
-    wav_path: str | Path,
-    *,
-    ogg_path: str | Path | None = None,
-    max_seconds: float | None = None,
-    soundfont: str | Path | None = None,
-    sample_rate: int = SAMPLE_RATE,
-    gain: float = 0.8,
-) -> float:
+def render_midi_to_wav(midi_path: str | Path, wav_path: str | Path, **options) -> float:
     """Render a MIDI file to 16-bit stereo WAV (and, given ``ogg_path``, a compressed Ogg Vorbis copy,
-    about 1 MB a minute) with fluidsynth; returns the WAV's length in seconds.
+    about 1 MB a minute) with fluidsynth; returns the WAV's length in seconds. ``options`` are
+    :func:`start_wav_render`'s.
 
     Trailing silence is trimmed, and the release tail is cut (with a short fade)
     half a second after ``max_seconds`` when given.
     """
-    job = start_wav_render(midi_path, wav_path, ogg_path=ogg_path, max_seconds=max_seconds, soundfont=soundfont,
-                           sample_rate=sample_rate, gain=gain)
+    job = start_wav_render(midi_path, wav_path, **options)
     try:
         return job.wait()
     finally:
