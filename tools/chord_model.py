@@ -18,7 +18,7 @@ import functools
 import hashlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -311,20 +311,29 @@ def read_checkpoint(name_or_path: str | Path, registry: dict[str, str], kind: st
     return payload
 
 
+def load_model(name_or_path: str | Path, registry: dict[str, str], kind: str, retrain: str,
+               build: Callable[[dict], nn.Module], device: str | None = None) -> nn.Module:
+    """A checkpoint (see :func:`read_checkpoint`) as a model in eval mode with ``.meta``: ``build`` makes the
+    module from the saved config dict. ``device=None`` picks CUDA when present. Raises ToolError for a
+    missing or damaged file, or weights that do not fit their own config.
+    """
+    payload = read_checkpoint(name_or_path, registry, kind, retrain)
+    try:
+        model = build(payload["config"])
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `{retrain}`.") from exc
+    model.meta = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
+    return model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+
+
 def load(name_or_path: str | Path = "chords-rlhf", device: str | None = None) -> ChordModel:
     """A chord model by registry name (``chords-supervised``, ``chords-rlhf``) or checkpoint path.
 
     ``device=None`` picks CUDA when present. Raises ToolError for a missing or damaged checkpoint.
     """
-    payload = read_checkpoint(name_or_path, REGISTRY, "ChordModel", "bandmate train chords")
-    model = ChordModel(ChordModelConfig.from_dict(payload["config"]))
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `bandmate train chords`.") from exc
-    model.meta = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return model.to(device).eval()
+    return load_model(name_or_path, REGISTRY, "ChordModel", "bandmate train chords",
+                      lambda config: ChordModel(ChordModelConfig.from_dict(config)), device)
 
 
 # ---------------------------------------------------------------- the ChordGenerator

@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from tools.chord_model import read_checkpoint
+from tools.chord_model import load_model
 from tools.genre import DEFAULT_ENCODER, GENRES, GenreScore, embed_texts, lyric_chunks
 from tools.types import ToolError
 
@@ -84,12 +83,5 @@ class GenreHead(nn.Module):
 
 def load(name_or_path: str | Path = "genre-head", device: str | None = None) -> GenreHead:
     """A genre head by registry name (``genre-head``: the one `bandmate train genre` wrote) or checkpoint path."""
-    payload = read_checkpoint(name_or_path, REGISTRY, "GenreHead", "bandmate train genre LYRICS.csv")
-    head = GenreHead(GenreHeadConfig.from_dict(payload["config"]))
-    try:
-        head.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `bandmate train genre`.") from exc
-    head.meta: dict[str, Any] = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return head.to(device).eval()
+    return load_model(name_or_path, REGISTRY, "GenreHead", "bandmate train genre LYRICS.csv",
+                      lambda config: GenreHead(GenreHeadConfig.from_dict(config)), device)

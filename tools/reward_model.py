@@ -16,8 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tools.chord_model import BAR, BOS, MODES, UNK, read_checkpoint
-from tools.types import ToolError
+from tools.chord_model import BAR, BOS, MODES, UNK, load_model
 
 REGISTRY = {"chord-reward": "chord-reward.pt"}
 
@@ -97,13 +96,6 @@ class RewardModel(nn.Module):
 
 def load(name_or_path: str | Path = "chord-reward", device: str | None = None) -> RewardModel:
     """A reward model by registry name (``chord-reward``) or checkpoint path; ToolError when missing or damaged."""
-    payload = read_checkpoint(name_or_path, REGISTRY, "RewardModel", "bandmate train reward")
-    model = RewardModel(RewardConfig.from_dict(payload["config"]))
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `bandmate train reward`.") from exc
-    model.meta = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return model.to(device).eval()
+    return load_model(name_or_path, REGISTRY, "RewardModel", "bandmate train reward",
+                      lambda config: RewardModel(RewardConfig.from_dict(config)), device)
 

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tools.chord_model import read_checkpoint
-from tools.types import ToolError
+from tools.chord_model import load_model
 
 # Names load() knows: the shipped checkpoint, or one retrained into $BANDMATE_HOME/models.
 REGISTRY = {"audio-tagger": "audio-tagger.pt"}
@@ -131,15 +130,8 @@ def load(name_or_path: str | Path = "audio-tagger", device: str | None = None) -
 
     Raises ToolError for a missing, damaged or mismatched checkpoint.
     """
-    payload = read_checkpoint(name_or_path, REGISTRY, "AudioTagger", RETRAIN)
-    try:
-        model = AudioTagger(TaggerConfig.from_dict(payload["config"]))
-        model.load_state_dict(payload["state_dict"])
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ToolError(f"{payload['path']} does not match its own config; retrain it with `{RETRAIN}`.") from exc
-    model.meta = {k: v for k, v in payload.items() if k not in ("state_dict", "config")}
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return model.to(device).eval()
+    return load_model(name_or_path, REGISTRY, "AudioTagger", RETRAIN,
+                      lambda config: AudioTagger(TaggerConfig.from_dict(config)), device)
 
 
 @functools.lru_cache(maxsize=2)
