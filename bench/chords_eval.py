@@ -112,6 +112,22 @@ def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.
     return out
 
 
+def bootstrap_interval(progressions, modes, rounds: int = 1000, seed: int = 0) -> tuple[ProgressionStats, ProgressionStats]:
+    """2.5th and 97.5th percentiles of CHE, CC and CTD over resamples of the progressions: how precisely
+    this split pins down the real values the models are compared with."""
+    rng = random.Random(seed)
+    per = [progression_stats([p], [m]) for p, m in zip(progressions, modes)]
+    draws = {k: [] for k in ("che", "cc", "ctd")}
+    for _ in range(rounds):
+        sample = [per[rng.randrange(len(per))] for _ in per]
+        for k in draws:
+            draws[k].append(sum(getattr(s, k) for s in sample) / len(sample))
+    for k in draws:
+        draws[k].sort()
+    at = lambda q: ProgressionStats(*(draws[k][int(q * (rounds - 1))] for k in ("che", "cc", "ctd")), 0.0, len(per))  # noqa: E731
+    return at(0.025), at(0.975)
+
+
 def seventh_share(make, genre: str) -> float:
     chords = [c for mode in ("major", "minor") for section in ("verse", "chorus") for seed in range(10)
               for bar in make(genre, mode, section, seed) for c in bar]
@@ -171,6 +187,9 @@ def main() -> None:
     print("|------------------------|-------|-------|-------|-------------|--------|")
     for name, st, r in rows:
         print(f"| {name:<22} | {st.che:.3f} | {st.cc:5.2f} | {st.ctd:.3f} | {distance_to(st, ref):11.3f} | {r:6.3f} |")
+    low, high = bootstrap_interval(real, modes)
+    print(f"\n95% bootstrap interval of the real values ({len(real)} progressions resampled): "
+          f"CHE {low.che:.3f}-{high.che:.3f}, CC {low.cc:.2f}-{high.cc:.2f}, CTD {low.ctd:.3f}-{high.ctd:.3f}")
 
     rule = RuleBasedChordGenerator()
     makers = {

@@ -133,7 +133,9 @@ def test_shipped_checkpoints_name_their_encoder_and_data(shipped):
         assert model.config.encoder == "all-MiniLM-L6-v2"
         assert {"nottingham", "bach", "romantext", "synthetic"} <= set(model.meta["trained_on"])
     rlhf = shipped["chords-rlhf"].meta["rlhf"]
-    assert rlhf["reward_end"] > rlhf["reward_start"]
+    kept, start = rlhf["selection"]["kept"], rlhf["selection"]["supervised"]
+    assert kept["reward"] > start["reward"]          # the kept checkpoint raised the reward on the training progressions
+    assert abs(kept["che"] - rlhf["selection"]["real"]["che"]) < abs(start["che"] - rlhf["selection"]["real"]["che"])
     size = sum(p.numel() for p in shipped["chords-rlhf"].parameters()) * 4
     assert size < 4_000_000
 

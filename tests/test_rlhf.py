@@ -18,7 +18,10 @@ from tools.reward_model import load as load_reward
 from tools.types import ToolError
 from training.chord_data import load_romantext, synthetic_sequences
 from training.metrics import chord_tonal_distance
-from training.rlhf import RLHFConfig, RunningGaps, shaping_penalty, shaping_rewards, tonal_distance_gaps, train_policy
+from training.metrics import ProgressionStats, distance_to
+from training.rlhf import (Candidate, RLHFConfig, RunningGaps, Selection, shaping_penalty, shaping_rewards,
+                           tonal_distance_gaps, train_policy)
+from training.train_chords import TextCache
 from training.train_chords import MODEL_GENRES, TrainConfig, build_vocab, train_chords
 from training.train_reward import RewardTrainConfig, corrupt, train_reward
 
@@ -130,7 +133,8 @@ def _tonic_share(model):
 def test_reinforce_raises_the_reward_and_saves_a_loadable_policy(sequences, supervised, tmp_path):
     model = load(supervised, device="cpu")
     reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
-    config = RLHFConfig(steps=40, batch_size=16, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1)
+    config = RLHFConfig(steps=40, batch_size=16, lr=3e-2, beta=0.01, match_weight=0.0, bar_choices=(8,), threads=1,
+                        select_every=0)
     result = train_policy(model, reward, [s for s in sequences if s.genre == "pop"], tmp_path / "policy.pt",
                           config=config, log=lambda _: None)
     policy = load(result.path, device="cpu")
@@ -142,7 +146,7 @@ def test_reinforce_raises_the_reward_and_saves_a_loadable_policy(sequences, supe
 def test_kl_penalty_keeps_the_policy_near_the_supervised_model(sequences, supervised, tmp_path):
     model = load(supervised, device="cpu")
     reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
-    base = dict(steps=25, batch_size=16, lr=3e-2, bar_choices=(8,), threads=1)
+    base = dict(steps=25, batch_size=16, lr=3e-2, bar_choices=(8,), threads=1, select_every=0)
     free = train_policy(model, reward, sequences, tmp_path / "free.pt", config=RLHFConfig(beta=0.0, **base),
                         log=lambda _: None)
     held = train_policy(model, reward, sequences, tmp_path / "held.pt", config=RLHFConfig(beta=2.0, **base),
@@ -221,13 +225,56 @@ class WideMoveReward(RewardModel):
 def test_shaping_keeps_the_tonal_distance_near_the_real_data(sequences, supervised, tmp_path):
     model = load(supervised, device="cpu")
     reward = WideMoveReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
-    base = dict(steps=30, batch_size=24, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1)
+    base = dict(steps=30, batch_size=24, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1, select_every=0)
     free = train_policy(model, reward, sequences, tmp_path / "free.pt", config=RLHFConfig(match_weight=0.0, **base),
                         log=lambda _: None)
     shaped = train_policy(model, reward, sequences, tmp_path / "shaped.pt", config=RLHFConfig(match_weight=5.0, **base),
                           log=lambda _: None)
     assert free.reward_end > free.reward_start
     assert shaped.gap_end < free.gap_end
+
+
+def _candidate(step, che, cc, ctd, reward):
+    return Candidate(step, ProgressionStats(che, cc, ctd, 0.0, 10), reward)
+
+
+def test_selection_keeps_the_best_checkpoint_that_meets_the_target(sequences, supervised):
+    model = load(supervised, device="cpu")
+    reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
+    selection = Selection([s for s in sequences if s.split == "train"], reward, TextCache(model),
+                          RLHFConfig(select_pool=6, select_samples=2))
+    assert len(selection.picks) == 12 and selection.real.count == 12   # each real progression written for twice
+    real = selection.real
+    selection.base = _candidate(0, real.che - 0.2, real.cc - 1.0, real.ctd + 0.05, 1.0)
+    closer = _candidate(10, real.che - 0.1, real.cc - 0.5, real.ctd - 0.04, 1.5)
+    assert selection.meets_target(closer)
+    assert not selection.meets_target(_candidate(20, real.che - 0.1, real.cc - 0.5, real.ctd + 0.06, 1.5))  # CTD further
+    assert not selection.meets_target(_candidate(30, real.che, real.cc, real.ctd, 0.9))                      # reward down
+    better = _candidate(40, real.che - 0.15, real.cc - 0.8, real.ctd + 0.01, 1.8)
+    assert selection._better(better, True, closer, True)                       # both meet it: the higher reward
+    near_miss = _candidate(50, real.che, real.cc, real.ctd + 0.06, 1.2)
+    assert selection._better(closer, True, near_miss, False) and not selection._better(near_miss, False, closer, True)
+    far_miss = _candidate(60, real.che - 0.5, real.cc - 3, real.ctd + 0.3, 1.2)
+    assert distance_to(near_miss.stats, real) < distance_to(far_miss.stats, real)
+    assert selection._better(near_miss, False, far_miss, False)                 # neither meets it: the closer to real
+
+
+def test_policy_run_keeps_a_compared_checkpoint_and_records_why(sequences, supervised, tmp_path):
+    model = load(supervised, device="cpu")
+    reward = TonicReward(RewardConfig.tiny(model.config.vocab, MODEL_GENRES))
+    lines = []
+    config = RLHFConfig(steps=12, batch_size=16, lr=3e-2, beta=0.01, bar_choices=(8,), threads=1, select_every=4,
+                        select_pool=12)
+    result = train_policy(model, reward, sequences, tmp_path / "p.pt", config=config, log=lines.append)
+    assert result.selected_step in (4, 8, 12) and result.target_met in (True, False)
+    kept = load(result.path, device="cpu")
+    chosen = kept.meta["rlhf"]["selection"]
+    assert chosen["step"] == result.selected_step and chosen["target_met"] == result.target_met
+    assert set(chosen) == {"step", "target_met", "real", "supervised", "kept"}
+    assert sum(line.startswith("  checkpoint at step") for line in lines) == 3
+    assert any(line.startswith(f"kept the checkpoint at step {result.selected_step}") for line in lines)
+    # the kept weights are the selected checkpoint's, not simply the last step's (unless the last was best)
+    assert kept.state_dict().keys() == model.state_dict().keys()
 
 
 def test_nucleus_sampling_is_scored_as_sampled(supervised):

@@ -168,11 +168,17 @@ class ChordModel(nn.Module):
         out, state = self.lstm(self.drop(x), state)
         return self.head(self.drop(out)), state
 
-    def sequence_logprob(self, sampled: Sampled, cond: Conditioning) -> torch.Tensor:
-        """Log-probability (batch,) of sampled sequences under this model, with the same constraints."""
+    def step_distributions(self, sampled: Sampled, cond: Conditioning) -> torch.Tensor:
+        """Log-probabilities (batch, steps, vocab) of the next token at every sampled step, over the tokens
+        the sampler allowed there (-inf elsewhere): the policy RLHF regularises, step by step."""
         logits, _ = self(sampled.tokens[:, :-1], cond)
-        logits = logits.masked_fill(~sampled.allowed, float("-inf"))
-        logp = F.log_softmax(logits, dim=-1).gather(-1, sampled.tokens[:, 1:, None]).squeeze(-1)
+        return F.log_softmax(logits.masked_fill(~sampled.allowed, float("-inf")), dim=-1)
+
+    def sequence_logprob(self, sampled: Sampled, cond: Conditioning, dists: torch.Tensor | None = None) -> torch.Tensor:
+        """Log-probability (batch,) of sampled sequences under this model, with the same constraints
+        (``dists``: this model's :meth:`step_distributions` for them, when already computed)."""
+        dists = self.step_distributions(sampled, cond) if dists is None else dists
+        logp = dists.gather(-1, sampled.tokens[:, 1:, None]).squeeze(-1)
         return torch.where(sampled.valid, logp, torch.zeros_like(logp)).sum(dim=1)
 
     # -- sampling -----------------------------------------------------------------------------------

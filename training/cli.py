@@ -110,8 +110,10 @@ def register(app: typer.Typer) -> typer.Typer:
         steps: Annotated[int, typer.Option()] = 150,
         beta: Annotated[float, typer.Option(help="KL penalty weight toward the supervised model.")] = 1.0,
         entropy: Annotated[float, typer.Option(help="Entropy bonus weight (keeps chord variety).")] = 0.05,
-        match: Annotated[float, typer.Option(help="Reward shaping: weight of the policy's chord tonal distance gap to "
-                                                  "the real training progressions, per genre (0: off).")] = 1.0,
+        match: Annotated[float, typer.Option(help="Reward shaping: weight of the squared gap between the policy's chord "
+                                                  "tonal distance and the real training progressions', per genre (0: off).")] = 10.0,
+        select_every: Annotated[int, typer.Option(help="Compare a checkpoint with the real training progressions every this "
+                                                       "many steps and keep the best (0: keep the last).")] = 10,
     ) -> None:
         """RLHF: fine-tune the chord model with REINFORCE against the reward model, with a KL penalty."""
         from dataclasses import replace
@@ -126,10 +128,16 @@ def register(app: typer.Typer) -> typer.Typer:
             result = train_policy(chord_model.load(supervised, device="cpu"), reward_model.load(reward, device="cpu"),
                                   seqs, out or home / "models" / "chords-rlhf.pt",
                                   config=replace(RLHFConfig(), steps=steps, beta=beta, entropy_bonus=entropy,
-                                                 match_weight=match))
+                                                 match_weight=match, select_every=select_every))
+            selection = chord_model.load(result.path, device="cpu").meta["rlhf"]["selection"]
+            kept = ("" if not selection else
+                    f"; kept step {selection['step']} (reward on the real training progressions "
+                    f"{selection['supervised']['reward']:.3f} -> {selection['kept']['reward']:.3f}), which "
+                    + ("meets" if selection["target_met"] else "does not meet")
+                    + " the target there")
             typer.echo(f"wrote {result.path} in {result.seconds:.0f} s: reward {result.reward_start:.3f} -> "
                        f"{result.reward_end:.3f}, KL to the supervised model {result.kl_end:.3f}, "
-                       f"|CTD gap| to the real data {result.gap_end:.3f}")
+                       f"|CTD gap| to the real data {result.gap_end:.3f}{kept}")
         _guard(run)
 
     @train.command("genre")

@@ -2,26 +2,31 @@
 
     bandmate train policy
 
-Each step samples a batch of progressions from the policy for conditions drawn from
-the training data (balanced over genres; 4, 8 or 16 bars; nucleus sampling at the deployed
-generator's top_p, so RL shapes what users get), scores them with the reward model, and
-subtracts ``beta`` times the sampled log-ratio log pi(x) - log pi_ref(x) to the frozen
-supervised model, plus an optional entropy bonus (-log pi(x)) that keeps the chord variety
-of the real data. The advantage is that total minus a running-mean baseline; the loss is
--advantage * log pi(x). The KL term keeps the policy near the supervised model while it
-moves toward what the reward model (and the users' ratings behind it) prefers.
+Each step samples a batch of progressions from the policy for conditions drawn from the
+training data as it comes (every genre the model knows, each source in its own proportion;
+4, 8 or 16 bars; nucleus sampling at the deployed generator's top_p, so RL shapes what users
+get) and scores them with the reward model. The advantage is that score (plus the shaping
+below) minus a running-mean baseline; the loss is -advantage * log pi(x), plus ``beta`` times
+the exact KL divergence to the frozen supervised model and minus ``entropy_bonus`` times the
+policy's entropy, both summed over the sampled steps. Taking the KL and the entropy per step
+over the whole next-chord distribution, instead of as a sampled sequence log-ratio inside the
+reward, removes most of the advantage's noise: with them in the reward, the shaping below could
+not hold the tonal distance at any weight.
 
 Reward shaping (``match_weight``), on top of the reward model: the chord tonal distance
-(CTD, :mod:`training.metrics`) of the policy drifted from the real data's at every KL weight
-tried, by a different amount with every seed. The shaping objective is
-``-match_weight * |gap|``, where gap is the policy's mean CTD minus that of the training
-progressions its conditions come from (each sample against its own, over the bars both have,
-relative to their mean), per genre: 0 at the real statistic, negative away. Its REINFORCE
-form gives each sample ``-match_weight * sign(gap) * its own gap``, with gap a running mean
-per genre: a sample on the real data's side of its genre's mean gains, one beyond it loses,
-and once a genre matches, the term is 0 there and the reward model decides. Only CTD is
-shaped: the reward already moves CHE and CC toward the real data, and shaping all three
-(the bench's whole "gap to real") pushed variety up and with it CTD.
+(CTD, :mod:`training.metrics`) of the policy drifts from the real data's as it moves toward what
+the reward model likes. The shaping objective is ``-match_weight * gap**2``, where gap is the
+policy's mean CTD minus that of the training progressions its conditions come from (each sample
+against its own, over the bars both have, relative to their mean), per genre: 0 at the real
+statistic, negative away. Its REINFORCE form gives each sample ``-2 * match_weight * gap * its
+own gap``, with gap a running mean per genre.
+
+Checkpoint selection (``select_every``): every few steps the policy writes progressions for a
+fixed set of real training progressions, and the run keeps the checkpoint with the highest
+reward among those whose CHE, CC and CTD (Yeh et al. 2021) are no further from the real ones
+than the supervised model's: the target RLHF has to meet, enforced on training data so the
+held-out split stays a test. A run where no checkpoint meets it keeps the one closest to the
+real statistics that still raised the reward, and says so.
 """
 
 from __future__ import annotations
@@ -36,12 +41,13 @@ from pathlib import Path
 import torch
 
 from tools.chord_model import MODES, ChordModel, Conditioning, save_checkpoint
-from tools.genre import GENRES
 from tools.reward_model import RewardModel
 from tools.types import ToolError
 from training.chord_data import ChordSequence, data_hash
-from training.metrics import chord_tonal_distance
+from training.metrics import ProgressionStats, chord_tonal_distance, distance_to, progression_stats
 from training.train_chords import TextCache
+
+SELECT_MAX_BARS = 32   # checkpoints are compared on progressions of the real ones' length, up to this
 
 
 @dataclass(frozen=True)
@@ -51,18 +57,22 @@ class RLHFConfig:
     steps: int = 150
     batch_size: int = 48
     lr: float = 3e-4
-    beta: float = 1.0              # KL penalty weight
-    entropy_bonus: float = 0.05    # weight of -log pi(x): keeps the policy as varied as the real data
+    beta: float = 1.0              # weight of the per-step KL divergence to the supervised model
+    entropy_bonus: float = 0.05    # weight of the per-step entropy: keeps the policy as varied as the real data
     top_p: float = 0.95            # sample as LearnedChordGenerator does, so RL shapes what users get
-    match_weight: float = 1.0      # reward shaping: weight of -|relative CTD gap to the real data| (0: off)
+    match_weight: float = 10.0     # reward shaping: weight of -(relative CTD gap to the real data)^2 (0: off)
     baseline_decay: float = 0.9
     bar_choices: tuple[int, ...] = (4, 8, 16)
+    select_every: int = 10         # compare a checkpoint with the real data every this many steps (0: keep the last)
+    select_pool: int = 2000        # real training progressions the checkpoints write for (at most; the shipped data has 1,236)
+    select_samples: int = 1        # progressions written for each of them
     seed: int = 0
     threads: int = 2
 
     @classmethod
     def tiny(cls) -> "RLHFConfig":
-        return cls(steps=3, batch_size=8, bar_choices=(2, 4), threads=1)
+        return cls(steps=3, batch_size=8, bar_choices=(2, 4), select_every=2, select_pool=6, select_samples=1,
+                   threads=1)
 
 
 @dataclass(frozen=True)
@@ -73,25 +83,30 @@ class RLHFResult:
     kl_end: float
     seconds: float
     gap_end: float = 0.0           # |relative CTD gap| to the real training progressions, mean over genres, last tenth
+    selected_step: int = 0         # the step whose checkpoint was kept (0: none compared; the last)
+    target_met: bool | None = None # whether the kept checkpoint met the target on the training progressions
 
 
-def pick_progressions(sequences: Sequence[ChordSequence], n: int, rng: random.Random) -> list[ChordSequence]:
-    """``n`` training progressions: a genre chosen uniformly, then a progression of that genre."""
-    by_genre: dict[str, list[ChordSequence]] = {}
-    for s in sequences:
-        if s.split == "train" and s.genre in GENRES:
-            by_genre.setdefault(s.genre, []).append(s)
-    if not by_genre:
+def training_pool(sequences: Sequence[ChordSequence], genres: Sequence[str]) -> list[ChordSequence]:
+    """The training progressions with a genre the policy knows."""
+    pool = [s for s in sequences if s.split == "train" and s.genre in genres]
+    if not pool:
         raise ToolError("There are no training progressions with a genre to condition the policy on.")
-    return [rng.choice(by_genre[rng.choice(sorted(by_genre))]) for _ in range(n)]
+    return pool
 
 
-def conditions_for(model: ChordModel, picks: Sequence[ChordSequence], texts: TextCache, rng: random.Random
+def pick_progressions(pool: Sequence[ChordSequence], n: int, rng: random.Random) -> list[ChordSequence]:
+    """``n`` training progressions drawn as they come: each genre and source in its own proportion."""
+    return [rng.choice(pool) for _ in range(n)]
+
+
+def conditions_for(model: ChordModel, picks: Sequence[ChordSequence], texts: TextCache, rng: random.Random | None
                    ) -> Conditioning:
-    """The picks' text (left out three times in ten), genre, section and mode as the policy's conditioning."""
+    """The picks' text (left out three times in ten when ``rng`` is given), genre, section and mode as the
+    policy's conditioning."""
     sections = model.config.sections
     return Conditioning(
-        texts([p.text if rng.random() > 0.3 else "" for p in picks]),
+        texts([p.text if rng is None or rng.random() > 0.3 else "" for p in picks]),
         torch.tensor([model.config.genres.index(p.genre) for p in picks]),
         torch.tensor([sections.index(p.section) if p.section in sections else 0 for p in picks]),
         torch.tensor([MODES.index(p.mode) for p in picks]))
@@ -111,18 +126,20 @@ def tonal_distance_gaps(samples: Sequence[Sequence[Sequence[str]]], references: 
 
 
 def shaping_penalty(mean_gap: float, weight: float) -> float:
-    """The shaping objective: ``-weight * |mean_gap|``; 0 at the real statistic, negative away from it."""
-    return -weight * abs(mean_gap)
+    """The shaping objective: ``-weight * mean_gap**2``; 0 at the real statistic, negative away from it."""
+    return -weight * mean_gap ** 2
 
 
 def shaping_rewards(gaps: torch.Tensor, mean_gaps: torch.Tensor, weight: float) -> torch.Tensor:
     """Per-sample rewards (batch,) whose policy gradient is that of :func:`shaping_penalty` at each
     sample's genre's mean gap (``mean_gaps``, one per sample).
 
-    The gradient of -w * |E[gap]| is E[-w * sign(E[gap]) * gap(x) * grad log pi(x)]: every reward is 0
-    once the genre matches the real statistic; otherwise the samples on the real data's side gain.
+    The gradient of -w * E[gap]^2 is E[-2w * E[gap] * gap(x) * grad log pi(x)]: every reward is 0 once the
+    genre matches the real statistic; otherwise the samples on the real data's side gain, in proportion to
+    how far the genre is off. (The gradient of -w * |E[gap]| has sign(E[gap]) in place of E[gap]: full force
+    until the running gap changes sign, which made the tonal distance swing from one side to the other.)
     """
-    return -weight * gaps * torch.sign(mean_gaps)
+    return -2 * weight * mean_gaps * gaps
 
 
 class RunningGaps:
@@ -157,6 +174,73 @@ def rewards(reward: RewardModel, policy: ChordModel, tokens: torch.Tensor, cond:
         return torch.nn.functional.logsigmoid(reward(ids, genre, cond.mode))
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One checkpoint's progressions for the selection set: their statistics and mean reward-model score."""
+
+    step: int
+    stats: ProgressionStats
+    reward: float
+
+    def summary(self) -> str:
+        return f"CHE {self.stats.che:.3f}  CC {self.stats.cc:.2f}  CTD {self.stats.ctd:.3f}  reward {self.reward:.3f}"
+
+
+class Selection:
+    """Compares checkpoints on a fixed set of real training progressions (with the same random draws each
+    time) and keeps the best one: the highest reward among those no further from the real CHE, CC and CTD
+    than the supervised model, else the one closest to the real statistics that still raised the reward."""
+
+    def __init__(self, pool: Sequence[ChordSequence], reward: RewardModel, texts: TextCache, config: RLHFConfig
+                 ) -> None:
+        real = [s for s in pool if s.source != "synthetic"] or list(pool)
+        self.picks = random.Random(config.seed).sample(real, min(len(real), config.select_pool))
+        self.picks = [p for p in self.picks for _ in range(config.select_samples)]
+        self.reward, self.texts, self.config = reward, texts, config
+        self.modes = [p.mode for p in self.picks]
+        self.real = progression_stats([p.bars[:SELECT_MAX_BARS] for p in self.picks], self.modes)
+        self.base: Candidate | None = None
+        self.best: tuple[Candidate, dict, bool] | None = None
+
+    @torch.no_grad()
+    def evaluate(self, model: ChordModel, step: int) -> Candidate:
+        cond = conditions_for(model, self.picks, self.texts, None)
+        bars = [max(1, min(len(p.bars), SELECT_MAX_BARS)) for p in self.picks]
+        sampled = model.sample(cond, bars, top_p=self.config.top_p,
+                               generator=torch.Generator().manual_seed(self.config.seed + 1))
+        progressions = [model.decode(row.tolist()) for row in sampled.tokens]
+        scores = self.reward.score([p[:16] for p in progressions], [p.genre for p in self.picks], self.modes)
+        return Candidate(step, progression_stats(progressions, self.modes), sum(scores) / len(scores))
+
+    def meets_target(self, candidate: Candidate) -> bool:
+        """Higher reward than the supervised model, and no further from the real CHE, CC and CTD."""
+        base, real = self.base, self.real
+        return candidate.reward > base.reward and all(
+            abs(getattr(candidate.stats, m) - getattr(real, m)) <= abs(getattr(base.stats, m) - getattr(real, m))
+            for m in ("che", "cc", "ctd"))
+
+    def offer(self, model: ChordModel, step: int) -> Candidate:
+        """Evaluate ``model`` (step 0: the supervised starting point) and keep it if it is the best so far."""
+        candidate = self.evaluate(model, step)
+        if self.base is None:
+            self.base = candidate
+            return candidate
+        met = self.meets_target(candidate)
+        if self.best is None or self._better(candidate, met, self.best[0], self.best[2]):
+            self.best = (candidate, copy.deepcopy(model.state_dict()), met)
+        return candidate
+
+    def _better(self, candidate: Candidate, met: bool, best: Candidate, best_met: bool) -> bool:
+        if met != best_met:
+            return met
+        if met:
+            return candidate.reward > best.reward
+        raised, best_raised = candidate.reward > self.base.reward, best.reward > self.base.reward
+        if raised != best_raised:
+            return raised
+        return distance_to(candidate.stats, self.real) < distance_to(best.stats, self.real)
+
+
 def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequence[ChordSequence],
                  out: str | Path, *, config: RLHFConfig = RLHFConfig(), log: Callable[[str], None] = print
                  ) -> RLHFResult:
@@ -169,42 +253,68 @@ def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequenc
     policy = copy.deepcopy(supervised).requires_grad_(True)
     reward.eval()
     texts = TextCache(policy)
+    pool = training_pool(sequences, policy.config.genres)
+    selection = Selection(pool, reward, texts, config) if config.select_every > 0 else None
+    if selection is not None:
+        base = selection.offer(policy.eval(), 0)
+        log(f"real training progressions: CHE {selection.real.che:.3f}  CC {selection.real.cc:.2f}  "
+            f"CTD {selection.real.ctd:.3f}; supervised model: {base.summary()}")
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     baseline, running, history = None, RunningGaps(config.baseline_decay), []
     for step in range(config.steps):
-        picks = pick_progressions(sequences, config.batch_size, rng)
+        picks = pick_progressions(pool, config.batch_size, rng)
         cond = conditions_for(policy, picks, texts, rng)
         bars = [rng.choice(config.bar_choices) for _ in range(config.batch_size)]
         policy.eval()  # no dropout while sampling or scoring: the log-probs are the deployed policy's
         sampled = policy.sample(cond, bars, top_p=config.top_p, generator=generator)
-        logp = policy.sequence_logprob(sampled, cond)
+        dists = policy.step_distributions(sampled, cond)
+        logp = policy.sequence_logprob(sampled, cond, dists)
         with torch.no_grad():
-            ref_logp = reference.sequence_logprob(sampled, cond)
+            ref_dists = reference.step_distributions(sampled, cond)
             score = rewards(reward, policy, sampled.tokens, cond)
-        kl = (logp.detach() - ref_logp)
+        # exact KL and entropy of each step's next-chord distribution (0 * log 0 = 0 outside the allowed tokens)
+        probs = dists.exp()
+        own, ref = dists.masked_fill(~sampled.allowed, 0.0), ref_dists.masked_fill(~sampled.allowed, 0.0)
+        kl = ((probs * (own - ref)).sum(-1) * sampled.valid).sum(1)
+        entropy = (-(probs * own).sum(-1) * sampled.valid).sum(1)
         gaps = tonal_distance_gaps([policy.decode(row.tolist()) for row in sampled.tokens], [p.bars for p in picks],
                                    [p.mode for p in picks])
         mean_gaps = running.update(gaps, [p.genre for p in picks])
-        total = (score - config.beta * kl - config.entropy_bonus * logp.detach()
-                 + shaping_rewards(gaps, mean_gaps, config.match_weight))
+        total = score + shaping_rewards(gaps, mean_gaps, config.match_weight)
         mean = float(total.mean())
         baseline = mean if baseline is None else config.baseline_decay * baseline + (1 - config.baseline_decay) * mean
-        loss = -((total - baseline) * logp).mean()
+        loss = (-((total - baseline) * logp).mean() + config.beta * kl.mean() - config.entropy_bonus * entropy.mean())
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
         optimizer.step()
-        history.append((float(score.mean()), float(kl.mean()), running.mean_abs()))
+        history.append((float(score.mean()), float(kl.detach().mean()), running.mean_abs()))
         if step % 10 == 0 or step == config.steps - 1:
             log(f"step {step + 1}/{config.steps}  reward {history[-1][0]:.3f}  KL {history[-1][1]:.3f}  "
                 f"|CTD gap| to real {history[-1][2]:.3f}")
+        if selection is not None and ((step + 1) % config.select_every == 0 or step == config.steps - 1):
+            candidate = selection.offer(policy.eval(), step + 1)
+            log(f"  checkpoint at step {step + 1}: {candidate.summary()}"
+                + ("  (meets the target)" if selection.meets_target(candidate) else ""))
     head = history[: max(1, len(history) // 10)]
     tail = history[-max(1, len(history) // 10):]
     reward_start, reward_end = sum(h[0] for h in head) / len(head), sum(h[0] for h in tail) / len(tail)
     kl_end, gap_end = sum(h[1] for h in tail) / len(tail), sum(h[2] for h in tail) / len(tail)
+    selected, met, chosen = config.steps, None, {}
+    if selection is not None and selection.best is not None:
+        best, state, met = selection.best
+        policy.load_state_dict(state)
+        selected = best.step
+        chosen = {"step": best.step, "target_met": met, "real": asdict(selection.real),
+                  "supervised": {**asdict(selection.base.stats), "reward": selection.base.reward},
+                  "kept": {**asdict(best.stats), "reward": best.reward}}
+        log(f"kept the checkpoint at step {best.step}: {best.summary()}"
+            + ("" if met else "; no checkpoint met the target (reward up, CHE, CC and CTD no further from the real "
+                              "data than the supervised model's)"))
     save_checkpoint(policy.eval(), out, data_hash=data_hash(sequences),
                     trained_on=getattr(supervised, "meta", {}).get("trained_on", {}),
                     rlhf={"reward_start": reward_start, "reward_end": reward_end, "kl_end": kl_end,
-                          "gap_end": gap_end, "config": asdict(config),
+                          "gap_end": gap_end, "config": asdict(config), "selection": chosen,
                           "reward_model_ratings": getattr(reward, "meta", {}).get("ratings", 0)})
-    return RLHFResult(Path(out), reward_start, reward_end, kl_end, time.perf_counter() - start, gap_end)
+    return RLHFResult(Path(out), reward_start, reward_end, kl_end, time.perf_counter() - start, gap_end,
+                      selected, met)
