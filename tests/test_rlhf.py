@@ -270,6 +270,7 @@ def test_policy_run_keeps_a_compared_checkpoint_and_records_why(sequences, super
     kept = load(result.path, device="cpu")
     chosen = kept.meta["rlhf"]["selection"]
     assert chosen["step"] == result.selected_step and chosen["target_met"] == result.target_met
+    assert chosen == result.selection
     assert set(chosen) == {"step", "target_met", "real", "supervised", "kept"}
     assert sum(line.startswith("  checkpoint at step") for line in lines) == 3
     assert any(line.startswith(f"kept the checkpoint at step {result.selected_step}") for line in lines)

@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> typer.Typer:
                                   seqs, out or home / "models" / "chords-rlhf.pt",
                                   config=replace(RLHFConfig(), steps=steps, beta=beta, entropy_bonus=entropy,
                                                  match_weight=match, select_every=select_every))
-            selection = chord_model.load(result.path, device="cpu").meta["rlhf"]["selection"]
+            selection = result.selection
             kept = ("" if not selection else
                     f"; kept step {selection['step']} (reward on the real training progressions "
                     f"{selection['supervised']['reward']:.3f} -> {selection['kept']['reward']:.3f}), which "

@@ -85,6 +85,7 @@ class RLHFResult:
     gap_end: float = 0.0           # |relative CTD gap| to the real training progressions, mean over genres, last tenth
     selected_step: int = 0         # the step whose checkpoint was kept (0: none compared; the last)
     target_met: bool | None = None # whether the kept checkpoint met the target on the training progressions
+    selection: dict | None = None  # what the checkpoint's "rlhf" → "selection" metadata holds (None: none compared)
 
 
 def training_pool(sequences: Sequence[ChordSequence], genres: Sequence[str]) -> list[ChordSequence]:
@@ -317,4 +318,4 @@ def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequenc
                           "gap_end": gap_end, "config": asdict(config), "selection": chosen,
                           "reward_model_ratings": getattr(reward, "meta", {}).get("ratings", 0)})
     return RLHFResult(Path(out), reward_start, reward_end, kl_end, time.perf_counter() - start, gap_end,
-                      selected, met)
+                      selected, met, chosen or None)
