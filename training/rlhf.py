@@ -83,9 +83,17 @@ class RLHFResult:
     kl_end: float
     seconds: float
     gap_end: float = 0.0           # |relative CTD gap| to the real training progressions, mean over genres, last tenth
-    selected_step: int = 0         # the step whose checkpoint was kept (0: none compared; the last)
-    target_met: bool | None = None # whether the kept checkpoint met the target on the training progressions
-    selection: dict | None = None  # what the checkpoint's "rlhf" → "selection" metadata holds (None: none compared)
+    selection: dict | None = None  # the checkpoint's "rlhf" → "selection" metadata (None: none compared; the last kept)
+
+    @property
+    def selected_step(self) -> int | None:
+        """The step whose checkpoint was kept (None: no checkpoints compared, the last one kept)."""
+        return self.selection["step"] if self.selection else None
+
+    @property
+    def target_met(self) -> bool | None:
+        """Whether the kept checkpoint met the target on the training progressions (None: not compared)."""
+        return self.selection["target_met"] if self.selection else None
 
 
 def training_pool(sequences: Sequence[ChordSequence], genres: Sequence[str]) -> list[ChordSequence]:
@@ -220,16 +228,17 @@ class Selection:
             abs(getattr(candidate.stats, m) - getattr(real, m)) <= abs(getattr(base.stats, m) - getattr(real, m))
             for m in ("che", "cc", "ctd"))
 
-    def offer(self, model: ChordModel, step: int) -> Candidate:
-        """Evaluate ``model`` (step 0: the supervised starting point) and keep it if it is the best so far."""
+    def offer(self, model: ChordModel, step: int) -> tuple[Candidate, bool]:
+        """Evaluate ``model`` (the first offer: the supervised starting point), keep it if it is the best so far,
+        and say whether it meets the target."""
         candidate = self.evaluate(model, step)
         if self.base is None:
             self.base = candidate
-            return candidate
+            return candidate, False
         met = self.meets_target(candidate)
         if self.best is None or self._better(candidate, met, self.best[0], self.best[2]):
             self.best = (candidate, copy.deepcopy(model.state_dict()), met)
-        return candidate
+        return candidate, met
 
     def _better(self, candidate: Candidate, met: bool, best: Candidate, best_met: bool) -> bool:
         if met != best_met:
@@ -257,7 +266,7 @@ def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequenc
     pool = training_pool(sequences, policy.config.genres)
     selection = Selection(pool, reward, texts, config) if config.select_every > 0 else None
     if selection is not None:
-        base = selection.offer(policy.eval(), 0)
+        base, _ = selection.offer(policy.eval(), 0)
         log(f"real training progressions: CHE {selection.real.che:.3f}  CC {selection.real.cc:.2f}  "
             f"CTD {selection.real.ctd:.3f}; supervised model: {base.summary()}")
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
@@ -294,18 +303,16 @@ def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequenc
             log(f"step {step + 1}/{config.steps}  reward {history[-1][0]:.3f}  KL {history[-1][1]:.3f}  "
                 f"|CTD gap| to real {history[-1][2]:.3f}")
         if selection is not None and ((step + 1) % config.select_every == 0 or step == config.steps - 1):
-            candidate = selection.offer(policy.eval(), step + 1)
-            log(f"  checkpoint at step {step + 1}: {candidate.summary()}"
-                + ("  (meets the target)" if selection.meets_target(candidate) else ""))
+            candidate, met = selection.offer(policy.eval(), step + 1)
+            log(f"  checkpoint at step {step + 1}: {candidate.summary()}" + ("  (meets the target)" if met else ""))
     head = history[: max(1, len(history) // 10)]
     tail = history[-max(1, len(history) // 10):]
     reward_start, reward_end = sum(h[0] for h in head) / len(head), sum(h[0] for h in tail) / len(tail)
     kl_end, gap_end = sum(h[1] for h in tail) / len(tail), sum(h[2] for h in tail) / len(tail)
-    selected, met, chosen = config.steps, None, {}
+    chosen = {}
     if selection is not None and selection.best is not None:
         best, state, met = selection.best
         policy.load_state_dict(state)
-        selected = best.step
         chosen = {"step": best.step, "target_met": met, "real": asdict(selection.real),
                   "supervised": {**asdict(selection.base.stats), "reward": selection.base.reward},
                   "kept": {**asdict(best.stats), "reward": best.reward}}
@@ -318,4 +325,4 @@ def train_policy(supervised: ChordModel, reward: RewardModel, sequences: Sequenc
                           "gap_end": gap_end, "config": asdict(config), "selection": chosen,
                           "reward_model_ratings": getattr(reward, "meta", {}).get("ratings", 0)})
     return RLHFResult(Path(out), reward_start, reward_end, kl_end, time.perf_counter() - start, gap_end,
-                      selected, met, chosen or None)
+                      chosen or None)
