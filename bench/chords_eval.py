@@ -106,8 +106,9 @@ def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.
     gen = LearnedChordGenerator(model, **sampling)
     for s in valid:
         g = torch.Generator().manual_seed(stable_seed("bench", s.id) if seed == 0 else stable_seed("bench", seed, s.id))
-        cond = model.conditioning([s.text] * samples, [s.genre] * samples, [s.section] * samples, [s.mode] * samples)
-        sampled = model.sample(cond, min(len(s.bars), 32), temperature=gen.temperature, top_p=gen.top_p, generator=g)
+        cond = model.conditioning([s.text] * samples, [s.genre] * samples, [s.section] * samples, [s.mode] * samples,
+                                  min(len(s.bars), 32))
+        sampled = model.sample(cond, temperature=gen.temperature, top_p=gen.top_p, generator=g)
         out += [model.decode(row.tolist()) for row in sampled.tokens]
     return out
 

@@ -1,15 +1,19 @@
 """The learned chord generator: training on real data, constrained seeded sampling, checkpoints, the shipped models."""
 
+from dataclasses import asdict, replace
+
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tests.tiny_encoder import tiny_bert
 from tools import chord_model
-from tools.chord_model import ChordModel, ChordModelConfig, LearnedChordGenerator, load, save_checkpoint
+from tools.chord_model import LENGTH_BUCKETS, ChordModel, ChordModelConfig, LearnedChordGenerator, load, save_checkpoint
 from tools.chords import RuleBasedChordGenerator, default_chord_generator
 from tools.harmony import parse_chord, parse_key
 from tools.types import ToolError
-from training.chord_data import load_romantext, synthetic_sequences
+from training.chord_data import ChordSequence, load_romantext, synthetic_sequences
+from training.rlhf import RLHFConfig
 from training.train_chords import MODEL_GENRES, TrainConfig, build_vocab, train_chords
 
 
@@ -117,8 +121,44 @@ def test_any_hugging_face_encoder_folder_conditions_the_model(tmp_path):
     text = model.embed_texts(["love and the road", "", "whiskey blues"])
     assert text.shape == (3, 16) and torch.allclose(text[0].norm(), torch.tensor(1.0), atol=1e-5)
     assert torch.count_nonzero(text[1]) == 0          # no lyrics: a zero vector, not an embedding of ""
-    cond = model.conditioning(["love and the road"], ["jazz"], ["verse"], ["minor"])
-    assert len(model.decode(model.sample(cond, 3).tokens[0].tolist())) == 3
+    cond = model.conditioning(["love and the road"], ["jazz"], ["verse"], ["minor"], 3)
+    assert len(model.decode(model.sample(cond).tokens[0].tolist())) == 3
+
+
+def test_the_model_is_told_the_length_and_learns_what_it_changes(tmp_path):
+    """Long tunes hold chords over bar lines, short ones change every bar: told the length, the model
+    finds each kind likelier under its own length (bars 1-8 of both, so only the length differs)."""
+    cycle = ["I", "IV", "V", "vi"]
+    data = [ChordSequence("test", str(i), "", "folk", "major", "none",
+                          tuple((cycle[(b // hold + i) % 4],) for b in range(n)))
+            for i, (n, hold) in enumerate([(8, 1), (40, 4)] * 40)]
+    result = train_chords(data, tmp_path / "m.pt", config=replace(TrainConfig.tiny(), epochs=40, synthetic_per_pool=0),
+                          model_config=ChordModelConfig.tiny(build_vocab(data), MODEL_GENRES), log=lambda _: None)
+    model = load(result.path, device="cpu")
+
+    def loss(length, told):
+        group = [s for s in data if len(s.bars) == length]
+        ids = torch.tensor([model.encode(s.bars[:8], eos=False) for s in group])
+        cond = model.conditioning([""] * len(group), ["folk"] * len(group), ["none"] * len(group),
+                                  ["major"] * len(group), told)
+        logits, _ = model(ids[:, :-1], cond)
+        return float(F.cross_entropy(logits.transpose(1, 2), ids[:, 1:]))
+
+    assert loss(40, told=40) < loss(40, told=8)
+    assert loss(8, told=8) < loss(8, told=40)
+
+
+def test_checkpoints_from_before_length_conditioning_still_load(tmp_path):
+    vocab = ("<pad>", "<bos>", "<eos>", "<unk>", "|", "I", "IV", "V")
+    path = save_checkpoint(ChordModel(ChordModelConfig.tiny(vocab, MODEL_GENRES, length_buckets=())), tmp_path / "old.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["length_buckets"]          # written before the field existed
+    torch.save(payload, path)
+    model = load(path, device="cpu")
+    assert model.config.length_buckets == () and model.length_emb is None
+    cond = model.conditioning([""] * 2, ["rock"] * 2, ["verse"] * 2, ["major"] * 2, [4, 40])
+    assert torch.equal(model.condition(cond)[0], model.condition(cond)[1])   # no length: the same summary
+    assert [len(model.decode(row.tolist())) for row in model.sample(cond).tokens] == [4, 40]
 
 
 # -- the shipped checkpoints ------------------------------------------------------------------------
@@ -132,7 +172,11 @@ def test_shipped_checkpoints_name_their_encoder_and_data(shipped):
     for model in shipped.values():
         assert model.config.encoder == "all-MiniLM-L6-v2"
         assert {"nottingham", "bach", "romantext", "synthetic"} <= set(model.meta["trained_on"])
+        assert model.config.length_buckets == LENGTH_BUCKETS
+    # what `bandmate train chords` and `bandmate train policy` write with their defaults
+    assert shipped["chords-supervised"].meta["train_config"] == asdict(TrainConfig())
     rlhf = shipped["chords-rlhf"].meta["rlhf"]
+    assert rlhf["config"] == asdict(RLHFConfig())
     kept, start = rlhf["selection"]["kept"], rlhf["selection"]["supervised"]
     assert kept["reward"] > start["reward"]          # the kept checkpoint raised the reward on the training progressions
     assert abs(kept["che"] - rlhf["selection"]["real"]["che"]) < abs(start["che"] - rlhf["selection"]["real"]["che"])

@@ -1,7 +1,9 @@
-"""The learned chord generator: lyrics + genre + section + mode -> an LSTM that writes Roman numerals bar by bar.
+"""The learned chord generator: lyrics + genre + section + mode + length -> an LSTM that writes Roman numerals
+bar by bar.
 
 A frozen sentence encoder (default all-MiniLM-L6-v2; any Hugging Face encoder path)
-embeds the lyrics; genre, section and mode have learned embeddings. Their sum,
+embeds the lyrics; genre, section, mode and the length asked for (1-8, 9-16, 17-31 or
+32+ bars: long folk tunes and chorales change chord less often) have learned embeddings. Their sum,
 through a tanh, sets the LSTM's initial state and joins every input step. Tokens
 are key-relative chords (``I``, ``vi``, ``V7``, ``bVII``, inversions folded) and
 the bar line ``|``, so one progression plays in any key. Sampling is constrained
@@ -35,6 +37,7 @@ SECTIONS = ("none", "verse", "chorus", "bridge", "pre-chorus")
 MODES = ("major", "minor")
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 MAX_BARS = 256
+LENGTH_BUCKETS = (8, 16, 31)   # -> 1-8, 9-16, 17-31 and 32 or more bars
 DATA_DIR = Path(__file__).parent / "data"
 # Names load() knows: shipped in tools/data, overridden by a retrained file in $BANDMATE_HOME/models.
 REGISTRY = {"chords-supervised": "chords-supervised.pt", "chords-rlhf": "chords-rlhf.pt"}
@@ -54,6 +57,8 @@ class ChordModelConfig:
     d_hidden: int = 256
     n_layers: int = 1
     dropout: float = 0.2
+    # Upper bounds of the length buckets the model is told (bars asked for): long tunes change chord less often.
+    length_buckets: tuple[int, ...] = LENGTH_BUCKETS
 
     @classmethod
     def tiny(cls, vocab: Sequence[str], genres: Sequence[str], **changes: Any) -> "ChordModelConfig":
@@ -63,26 +68,31 @@ class ChordModelConfig:
 
     @classmethod
     def from_dict(cls, row: dict) -> "ChordModelConfig":
+        row = {"length_buckets": (), **row}  # checkpoints from before length conditioning: none
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
 
 
 @dataclass
 class Conditioning:
-    """A batch of what each progression is written for: text embeddings and genre/section/mode indices."""
+    """A batch of what each progression is written for: text embeddings, genre/section/mode indices and
+    its length in bars."""
 
     text: torch.Tensor      # (batch, text_dim)
     genre: torch.Tensor     # (batch,)
     section: torch.Tensor   # (batch,)
     mode: torch.Tensor      # (batch,)
+    bars: torch.Tensor      # (batch,)
 
     def __len__(self) -> int:
         return len(self.genre)
 
     def select(self, index: torch.Tensor | slice) -> "Conditioning":
-        return Conditioning(self.text[index], self.genre[index], self.section[index], self.mode[index])
+        return Conditioning(self.text[index], self.genre[index], self.section[index], self.mode[index],
+                            self.bars[index])
 
     def to(self, device: torch.device | str) -> "Conditioning":
-        return Conditioning(self.text.to(device), self.genre.to(device), self.section.to(device), self.mode.to(device))
+        return Conditioning(self.text.to(device), self.genre.to(device), self.section.to(device), self.mode.to(device),
+                            self.bars.to(device))
 
 
 @dataclass
@@ -110,6 +120,8 @@ class ChordModel(nn.Module):
         self.genre_emb = nn.Embedding(len(c.genres), c.d_cond)
         self.section_emb = nn.Embedding(len(c.sections), c.d_cond)
         self.mode_emb = nn.Embedding(len(MODES), c.d_cond)
+        self.length_emb = nn.Embedding(len(c.length_buckets) + 1, c.d_cond) if c.length_buckets else None
+        self.register_buffer("length_bounds", torch.tensor(c.length_buckets, dtype=torch.long), persistent=False)
         self.init_state = nn.Linear(c.d_cond, 2 * c.n_layers * c.d_hidden)
         self.lstm = nn.LSTM(c.d_embed + c.d_cond, c.d_hidden, c.n_layers, batch_first=True,
                             dropout=c.dropout if c.n_layers > 1 else 0.0)
@@ -122,12 +134,16 @@ class ChordModel(nn.Module):
     # -- conditioning ---------------------------------------------------------------------------
     def condition(self, cond: Conditioning) -> torch.Tensor:
         """(batch, d_cond) summary of the conditioning."""
-        return torch.tanh(self.text_proj(cond.text) + self.genre_emb(cond.genre)
-                          + self.section_emb(cond.section) + self.mode_emb(cond.mode))
+        total = (self.text_proj(cond.text) + self.genre_emb(cond.genre) + self.section_emb(cond.section)
+                 + self.mode_emb(cond.mode))
+        if self.length_emb is not None:
+            total = total + self.length_emb(torch.bucketize(cond.bars, self.length_bounds))
+        return torch.tanh(total)
 
     def conditioning(self, texts: Sequence[str], genres: Sequence[str], sections: Sequence[str],
-                     modes: Sequence[str]) -> Conditioning:
-        """Build a batch from plain values; unknown genres raise ToolError, unknown sections become "none"."""
+                     modes: Sequence[str], bars: int | Sequence[int]) -> Conditioning:
+        """Build a batch from plain values (``bars``: the length asked for, one for all or one each); unknown
+        genres raise ToolError, unknown sections become "none"."""
         for g in genres:
             if g not in self.config.genres:
                 raise ToolError(f"The chord model does not know the genre {g!r}; use one of {', '.join(self.config.genres)}.")
@@ -138,6 +154,7 @@ class ChordModel(nn.Module):
             torch.tensor([self.config.sections.index(s) if s in self.config.sections else 0 for s in sections],
                          device=device),
             torch.tensor([MODES.index(m) for m in modes], device=device),
+            torch.tensor([bars] * len(genres) if isinstance(bars, int) else list(bars), device=device),
         )
 
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
@@ -183,15 +200,15 @@ class ChordModel(nn.Module):
 
     # -- sampling -----------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, cond: Conditioning, bars: int | Sequence[int], *, temperature: float = 1.0, top_p: float = 1.0,
+    def sample(self, cond: Conditioning, *, temperature: float = 1.0, top_p: float = 1.0,
                start: str | None = None, generator: torch.Generator | None = None, max_chords_per_bar: int = 2
                ) -> Sampled:
-        """Sample whole bars (one to ``max_chords_per_bar`` chords each, no chord repeated inside a bar).
+        """Sample ``cond.bars`` whole bars each (one to ``max_chords_per_bar`` chords, no chord repeated inside a bar).
 
         ``start`` forces the first chord. Raises ToolError for a length outside 1-256 bars or an unknown start.
         """
         n = len(cond)
-        bars_t = torch.tensor([bars] * n if isinstance(bars, int) else list(bars))
+        bars_t = cond.bars
         if bars_t.min() < 1 or bars_t.max() > MAX_BARS:
             raise ToolError(f"{int(bars_t.min() if bars_t.min() < 1 else bars_t.max())} bars is out of range; "
                             f"ask for 1 to {MAX_BARS} bars.")
@@ -371,10 +388,10 @@ class LearnedChordGenerator:
         memo = (kind, bars, key.mode, genre, text, cadence, seed, start)
         if memo in self._memo:
             return [list(bar) for bar in self._memo[memo]]
-        cond = self.model.conditioning([text], [genre], [kind], [key.mode])
+        cond = self.model.conditioning([text], [genre], [kind], [key.mode], bars)
         generator = torch.Generator(device=self.model.head.weight.device)
         generator.manual_seed(stable_seed(seed, genre, key.mode, kind))
-        sampled = self.model.sample(cond, bars, temperature=self.temperature, top_p=self.top_p, start=start,
+        sampled = self.model.sample(cond, temperature=self.temperature, top_p=self.top_p, start=start,
                                     generator=generator)
         out = self.model.decode(sampled.tokens[0].tolist())[:bars]
         out = apply_cadence(out, genre, key.mode) if cadence else out

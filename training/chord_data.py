@@ -462,7 +462,9 @@ def synthetic_sequences(per_pool: int = 6, seed: int = 0) -> list[ChordSequence]
     """Progressions sampled from :class:`tools.chords.RuleBasedChordGenerator`'s genre templates.
 
     For every genre, mode and section pool: ``per_pool`` draws over seeds, lengths (4, 8, 12
-    bars) and moods; the text is one of the genre's descriptions. Source ``"synthetic"``.
+    bars; blues mostly 12, its own form) and moods; the text is one of the genre's descriptions.
+    Source ``"synthetic"``. Every genre comes at every length the model is told, short ones included:
+    a genre seen only at 12 bars would lose its sound in an 8-bar request.
     """
     from tools.chords import RuleBasedChordGenerator, section_templates
     from tools.genre import GENRES, genre_descriptions
@@ -475,7 +477,7 @@ def synthetic_sequences(per_pool: int = 6, seed: int = 0) -> list[ChordSequence]
             for section in section_templates(genre, mode):
                 for i in range(per_pool):
                     s = seed * 1000 + i
-                    bars = (4, 8, 12)[i % 3] if genre != "blues" else 12
+                    bars = (4, 8, 12)[i % 3] if genre != "blues" else (12, 8, 12, 4)[i % 4]
                     mood = (None, "sad", "happy")[i % 3]
                     romans = generator.romans(section=section, bars=bars, key=key, genre=genre, mood=mood, seed=s)
                     text = descriptions[genre][i % len(descriptions[genre])]

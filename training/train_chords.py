@@ -117,7 +117,8 @@ def batches(model: ChordModel, sequences: Sequence[ChordSequence], texts: TextCa
             sections = ["none" if rng.random() < section_dropout else sec for sec in sections]
         cond = Conditioning(text, torch.tensor([model.config.genres.index(s.genre) for s in seqs]),
                             torch.tensor([model.config.sections.index(sec) for sec in sections]),
-                            torch.tensor([MODES.index(s.mode) for s in seqs]))
+                            torch.tensor([MODES.index(s.mode) for s in seqs]),
+                            torch.tensor([len(s.bars) for s in seqs]))
         out.append((tokens, cond))
     return out
 
