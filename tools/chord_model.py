@@ -203,7 +203,7 @@ class ChordModel(nn.Module):
     def sample(self, cond: Conditioning, *, temperature: float = 1.0, top_p: float = 1.0,
                start: str | None = None, generator: torch.Generator | None = None, max_chords_per_bar: int = 2
                ) -> Sampled:
-        """Sample ``cond.bars`` whole bars each (one to ``max_chords_per_bar`` chords, no chord repeated inside a bar).
+        """Sample ``cond.bars`` whole bars each (1 to ``max_chords_per_bar`` chords, none twice in a bar).
 
         ``start`` forces the first chord. Raises ToolError for a length outside 1-256 bars or an unknown start.
         """

@@ -5,10 +5,10 @@
 Each step samples a batch of progressions from the policy for conditions drawn from the
 training data as it comes (every genre the model knows, each source in its own proportion, each
 at its own length up to 32 bars, which the model is told; nucleus sampling at the deployed
-generator's top_p, so RL shapes what users get) and scores them with the reward model. The advantage is that score (plus the shaping
-below) minus a running-mean baseline; the loss is -advantage * log pi(x), plus ``beta`` times
-the exact KL divergence to the frozen supervised model and minus ``entropy_bonus`` times the
-policy's entropy, both summed over the sampled steps. Taking the KL and the entropy per step
+generator's top_p, so RL shapes what users get) and scores them with the reward model. The
+advantage is that score (plus the shaping below) minus a running-mean baseline; the loss is
+-advantage * log pi(x), plus ``beta`` times the exact KL divergence to the frozen supervised model
+and minus ``entropy_bonus`` times the policy's entropy, both summed over the sampled steps. Taking the KL and the entropy per step
 over the whole next-chord distribution, instead of as a sampled sequence log-ratio inside the
 reward, removes most of the advantage's noise: with them in the reward, the shaping below could
 not hold the tonal distance at any weight.
@@ -65,7 +65,7 @@ class RLHFConfig:
     bar_choices: tuple[int, ...] = ()   # lengths to sample at (empty: each condition's own length)
     select_every: int = 10         # compare a checkpoint with the real data every this many steps (0: keep the last)
     select_pool: int = 2000        # real training progressions the checkpoints write for (at most; the shipped data has 1,236)
-    select_samples: int = 2        # progressions written for each of them (1 leaves about ±0.005 of noise in CTD)
+    select_samples: int = 2        # progressions written for each of them (1: about ±0.005 of noise in CTD)
     seed: int = 0
     threads: int = 2
 
