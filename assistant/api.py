@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -214,9 +215,10 @@ def _step_from(msg: ToolMessage, call: tuple[str, dict]) -> ToolStep:
 
 def _explain(exc: Exception, settings: Settings) -> Exception:
     """Turn a chat-service failure into one sentence naming the setting to fix."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover
+    # Only an already-imported openai can have raised this; importing it here (0.5 s) would hold the GIL
+    # in a bot's worker thread long enough to stall the event loop its heartbeat runs on.
+    openai = sys.modules.get("openai")
+    if openai is None:
         return exc
     where = settings.base_url or "api.openai.com"
     if isinstance(exc, openai.AuthenticationError):
