@@ -7,10 +7,14 @@ rule-based templates as references where a number applies).
 1. Next-chord accuracy and perplexity on the validation split of the real corpora
    (chord targets; bar lines are given).
 2. Generation, --samples (4) per validation progression's genre, mode, title and length (at most
-   32 bars), at the generator's sampling settings unless --temperature/--top-p say otherwise: Yeh et al. 2021's CHE, CC and CTD next to the real progressions' own values,
+   32 bars, as RLHF writes them), at the generator's sampling settings unless --temperature/--top-p say
+   otherwise: Yeh et al. 2021's CHE, CC and CTD next to the real progressions' own values,
    their summed relative gap to them, and the mean score of the reward model (--reward, the one the policy
    was trained with; first 16 bars). --seed changes the samples, not the data. --split train runs the
    same on the training split's real progressions: where RLHF settings are compared and chosen.
+   Then how precisely the split knows the real values (a bootstrap interval), and whether RLHF is
+   further from them than the supervised model beyond that noise (a paired bootstrap; pooled over
+   ten folds in bench/chords_cv.py).
 3. Genre sensitivity: the share of seventh chords in 8-bar verses and choruses per genre.
 
     python bench/chords_eval.py [--data ../shared/data] [--supervised chords-supervised] [--policy chords-rlhf]
@@ -37,6 +41,7 @@ from tools.chord_model import BAR, BOS, EOS, SPECIALS, ChordModel, LearnedChordG
 from tools.chords import RuleBasedChordGenerator  # noqa: E402
 from tools.harmony import Key  # noqa: E402
 from training.metrics import ProgressionStats, distance_to, progression_stats  # noqa: E402
+from training.rlhf import MAX_RL_BARS  # noqa: E402
 from training.train_chords import TextCache, evaluate, training_sequences  # noqa: E402
 
 GENRES_SHOWN = ("folk", "pop", "rock", "jazz", "blues", "r&b", "metal")
@@ -97,19 +102,37 @@ class MarkovChords:
         return out
 
 
+def real_progressions(valid) -> list[list[list[str]]]:
+    """The real progressions as the models are asked to write them: at most :data:`MAX_RL_BARS` bars."""
+    return [[list(b) for b in s.bars[:MAX_RL_BARS]] for s in valid]
+
+
 def generate(model: ChordModel | None, markov: MarkovChords, valid, rng: random.Random, samples: int, seed: int,
              **sampling) -> list[list[list[str]]]:
     """``samples`` progressions per validation sequence, for its genre, mode, title and length."""
     out = []
     if model is None:
-        return [markov.sample(s.mode, min(len(s.bars), 32), rng) for s in valid for _ in range(samples)]
+        return [markov.sample(s.mode, min(len(s.bars), MAX_RL_BARS), rng) for s in valid for _ in range(samples)]
     gen = LearnedChordGenerator(model, **sampling)
     for s in valid:
         g = torch.Generator().manual_seed(stable_seed("bench", s.id) if seed == 0 else stable_seed("bench", seed, s.id))
         cond = model.conditioning([s.text] * samples, [s.genre] * samples, [s.section] * samples, [s.mode] * samples,
-                                  min(len(s.bars), 32))
+                                  min(len(s.bars), MAX_RL_BARS))
         sampled = model.sample(cond, temperature=gen.temperature, top_p=gen.top_p, generator=g)
         out += [model.decode(row.tolist()) for row in sampled.tokens]
+    return out
+
+
+METRICS = ("che", "cc", "ctd")
+
+
+def per_progression(progressions, modes, samples: int = 1) -> list[tuple[float, float, float]]:
+    """CHE, CC and CTD of each real progression, or of the mean of the ``samples`` generated for it
+    (``progressions`` holds them consecutively, as :func:`generate` returns them)."""
+    out = []
+    for i, mode in enumerate(modes):
+        group = [progression_stats([p], [mode]) for p in progressions[i * samples:(i + 1) * samples]]
+        out.append(tuple(sum(getattr(g, k) for g in group) / len(group) for k in METRICS))
     return out
 
 
@@ -117,16 +140,74 @@ def bootstrap_interval(progressions, modes, rounds: int = 1000, seed: int = 0) -
     """2.5th and 97.5th percentiles of CHE, CC and CTD over resamples of the progressions: how precisely
     this split pins down the real values the models are compared with."""
     rng = random.Random(seed)
-    per = [progression_stats([p], [m]) for p, m in zip(progressions, modes)]
-    draws = {k: [] for k in ("che", "cc", "ctd")}
+    per = per_progression(progressions, modes)
+    draws = {k: [] for k in METRICS}
     for _ in range(rounds):
         sample = [per[rng.randrange(len(per))] for _ in per]
-        for k in draws:
-            draws[k].append(sum(getattr(s, k) for s in sample) / len(sample))
+        for j, k in enumerate(METRICS):
+            draws[k].append(sum(s[j] for s in sample) / len(sample))
     for k in draws:
         draws[k].sort()
-    at = lambda q: ProgressionStats(*(draws[k][int(q * (rounds - 1))] for k in ("che", "cc", "ctd")), 0.0, len(per))  # noqa: E731
+    at = lambda q: ProgressionStats(*(draws[k][int(q * (rounds - 1))] for k in METRICS), 0.0, len(per))  # noqa: E731
     return at(0.025), at(0.975)
+
+
+def paired_gap_bootstrap(real, base, other, rounds: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Is ``other`` (per-progression metrics, see :func:`per_progression`) further from the real values
+    than ``base``? The real progressions are resampled together with what each model wrote for them;
+    per metric: the share of resamples in which ``other`` is no further, and the 2.5th and 97.5th
+    percentiles of ``|other - real| - |base - real|`` (negative: closer)."""
+    rng = random.Random(seed)
+    n = len(real)
+    out = {}
+    diffs: dict[str, list[float]] = {k: [] for k in METRICS}
+    for _ in range(rounds):
+        idx = [rng.randrange(n) for _ in range(n)]
+        for j, k in enumerate(METRICS):
+            r, b, o = (sum(rows[i][j] for i in idx) / n for rows in (real, base, other))
+            diffs[k].append(abs(o - r) - abs(b - r))
+    for k, d in diffs.items():
+        d.sort()
+        out[k] = (sum(x <= 0 for x in d) / rounds, d[int(0.025 * (rounds - 1))], d[int(0.975 * (rounds - 1))])
+    return out
+
+
+def rewards_of(reward, progs, valid, samples: int) -> list[float]:
+    """The reward model's mean score of what was written for each progression (first 16 bars)."""
+    genres = [s.genre for s in valid for _ in range(samples)]
+    modes = [s.mode for s in valid for _ in range(samples)]
+    scores = reward.score([p[:16] for p in progs], genres, modes)
+    return [sum(scores[i * samples:(i + 1) * samples]) / samples for i in range(len(valid))]
+
+
+def _mean(values) -> float:
+    return sum(values) / len(values)
+
+
+def paired_difference(base: list[float], other: list[float], rounds: int = 1000, seed: int = 0
+                      ) -> tuple[float, float, float]:
+    """Mean of ``other - base`` over paired values (a reward per progression), with the 2.5th and 97.5th
+    percentiles of that mean over resamples of the pairs."""
+    rng = random.Random(seed)
+    diff = [o - b for b, o in zip(base, other)]
+    means = sorted(sum(diff[rng.randrange(len(diff))] for _ in diff) / len(diff) for _ in range(rounds))
+    return sum(diff) / len(diff), means[int(0.025 * (rounds - 1))], means[int(0.975 * (rounds - 1))]
+
+
+def print_paired(paired: dict[str, tuple[float, float, float]], count: int) -> None:
+    """The table of :func:`paired_gap_bootstrap` for RLHF against the supervised model."""
+    print(f"\nRLHF vs supervised, paired bootstrap over the {count} real progressions (a resample takes a progression "
+          "with what both models wrote for it); gap = distance of the mean to the real mean:\n")
+    print("| metric | resamples with RLHF no further | 95% interval of RLHF gap minus supervised gap |")
+    print("|--------|--------------------------------|-----------------------------------------------|")
+    for k, (share, lo, hi) in paired.items():
+        print(f"| {k.upper():<6} | {share:30.0%} | {lo:+.3f} to {hi:+.3f}{'':29} |")
+
+
+def print_reward_difference(difference: tuple[float, float, float]) -> None:
+    mean, lo, hi = difference
+    print(f"\nReward, RLHF minus supervised, paired over the progressions: {mean:+.3f} "
+          f"(95% interval {lo:+.3f} to {hi:+.3f})")
 
 
 def seventh_share(make, genre: str) -> float:
@@ -169,21 +250,19 @@ def main() -> None:
                           ("RLHF policy", evaluate(policy, valid, texts))):
         print(f"| {name:<20} | {metrics['accuracy']:14.3f} | {metrics['perplexity']:10.2f} |")
 
-    real = [[list(b) for b in s.bars[:32]] for s in valid]
+    real = real_progressions(valid)
     modes = [s.mode for s in valid]
     ref = progression_stats(real, modes)
-    rows: list[tuple[str, ProgressionStats, float]] = []
-
-    def mean_reward(progs, repeat=1):
-        genres = [s.genre for s in valid for _ in range(repeat)]
-        return sum(reward.score([p[:16] for p in progs], genres, [m for m in modes for _ in range(repeat)])) / len(progs)
-
-    rows.append((f"real ({label})", ref, mean_reward(real)))
+    rows: list[tuple[str, ProgressionStats, float]] = [
+        (f"real ({label})", ref, _mean(rewards_of(reward, real, valid, 1)))]
     sampling = {k: v for k, v in (("temperature", args.temperature), ("top_p", args.top_p)) if v is not None}
+    written, scores = {}, {}
     for name, model in (("bigram (Markov)", None), ("supervised LSTM", supervised), ("RLHF policy", policy)):
         progs = generate(model, markov, valid, rng, args.samples, args.seed, **sampling)
         many = [m for m in modes for _ in range(args.samples)]
-        rows.append((name, progression_stats(progs, many), mean_reward(progs, args.samples)))
+        scores[name] = rewards_of(reward, progs, valid, args.samples)
+        rows.append((name, progression_stats(progs, many), _mean(scores[name])))
+        written[name] = per_progression(progs, modes, args.samples)
     print(f"\n| generated for {label:<8} | CHE   | CC    | CTD   | gap to real | reward |")
     print("|------------------------|-------|-------|-------|-------------|--------|")
     for name, st, r in rows:
@@ -191,6 +270,9 @@ def main() -> None:
     low, high = bootstrap_interval(real, modes)
     print(f"\n95% bootstrap interval of the real values ({len(real)} progressions resampled): "
           f"CHE {low.che:.3f}-{high.che:.3f}, CC {low.cc:.2f}-{high.cc:.2f}, CTD {low.ctd:.3f}-{high.ctd:.3f}")
+    print_paired(paired_gap_bootstrap(per_progression(real, modes), written["supervised LSTM"], written["RLHF policy"]),
+                 len(real))
+    print_reward_difference(paired_difference(scores["supervised LSTM"], scores["RLHF policy"]))
 
     rule = RuleBasedChordGenerator()
     makers = {

@@ -8,8 +8,9 @@ import pytest
 
 from tools.harmony import Key
 from tools.types import ToolError
-from training.chord_data import (ChordSequence, _abc_tunes, _ireal_unscramble, load_chordonomicon, load_corpus,
-                                 load_jazz_text, parse_abc_tune, quality_of, roman_of, synthetic_sequences)
+from training.chord_data import (VALIDATION_SHARE, ChordSequence, _abc_tunes, _ireal_unscramble, holding_out,
+                                 load_chordonomicon, load_corpus, load_jazz_text, parse_abc_tune, quality_of, roman_of,
+                                 synthetic_sequences)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "nottingham").is_dir(), reason="../shared/data is not here")
@@ -68,6 +69,17 @@ def test_the_split_is_fixed_and_about_a_tenth():
     first = [s.split for s in seqs]
     assert first == [s.split for s in seqs]
     assert 60 <= first.count("validation") <= 140
+
+
+def test_cross_validation_holds_out_each_sequence_once():
+    seqs = [ChordSequence("nottingham", f"t#{i}", "", "folk", "major", "none", (("I",),)) for i in range(300)]
+    rounds = [holding_out(seqs, fold) for fold in range(VALIDATION_SHARE)]
+    assert [s.split for s in rounds[0]] == [s.split for s in seqs]  # fold 0 is the fixed split
+    held = [sum(r[i].split == "validation" for r in rounds) for i in range(len(seqs))]
+    assert held == [1] * len(seqs)
+    assert rounds[3][0].to_dict() == seqs[0].to_dict()
+    with pytest.raises(ValueError, match="fold 10 does not exist"):
+        holding_out(seqs, VALIDATION_SHARE)
 
 
 def test_chordonomicon_csv_is_read_per_section(tmp_path):

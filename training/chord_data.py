@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 from tools.chord_model import UNK
@@ -51,10 +52,14 @@ class ChordSequence:
     bars: tuple[tuple[str, ...], ...]
 
     @property
+    def fold(self) -> int:
+        """Which of :data:`VALIDATION_SHARE` folds the sequence is in, by a hash of source and id."""
+        return int(hashlib.sha1(f"{self.source}:{self.id}".encode()).hexdigest(), 16) % VALIDATION_SHARE
+
+    @property
     def split(self) -> str:
-        """``"validation"`` for a fixed tenth of the sequences (by a hash of source and id), else ``"train"``."""
-        digest = hashlib.sha1(f"{self.source}:{self.id}".encode()).hexdigest()
-        return "validation" if int(digest, 16) % VALIDATION_SHARE == 0 else "train"
+        """``"validation"`` for fold 0, a fixed tenth of the sequences, else ``"train"``."""
+        return "validation" if self.fold == 0 else "train"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +67,27 @@ class ChordSequence:
     @classmethod
     def from_dict(cls, row: dict) -> "ChordSequence":
         return cls(**{**row, "bars": tuple(tuple(b) for b in row["bars"])})
+
+
+@dataclass(frozen=True)
+class _HeldOut(ChordSequence):
+    held_out: int = 0
+
+    @property
+    def split(self) -> str:
+        return "validation" if self.fold == self.held_out else "train"
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "held_out"}
+
+
+def holding_out(sequences: Iterable[ChordSequence], fold: int) -> list[ChordSequence]:
+    """The sequences split so that ``fold`` is the validation split and the other folds are train: one
+    round of a cross-validation. Fold 0 is the fixed split the shipped checkpoints use."""
+    if not 0 <= fold < VALIDATION_SHARE:
+        raise ValueError(f"fold {fold} does not exist; choose 0 to {VALIDATION_SHARE - 1}.")
+    names = [f.name for f in dataclass_fields(ChordSequence)]
+    return [_HeldOut(**{k: getattr(s, k) for k in names}, held_out=fold) for s in sequences]
 
 
 # ---------------------------------------------------------------- pitch sets -> key-relative numerals
