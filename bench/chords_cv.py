@@ -16,7 +16,8 @@ the supervised model) is checked per fold and pooled.
 
     python bench/chords_cv.py [--folds 0-9] [--work bench/results/chords-cv] [--reuse] [--samples 4] [--seed 0]
 
-About 2.5 minutes a fold on 2 cores (training 2 min); --reuse evaluates checkpoints already in --work.
+About 2 minutes a fold on 2 cores, nearly all of it training; --reuse evaluates the checkpoints already in
+--work (10 s a fold).
 """
 
 from __future__ import annotations
