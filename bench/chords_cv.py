@@ -40,7 +40,7 @@ from chords_eval import (METRICS, MarkovChords, generate, paired_difference, pai
 from tools import chord_model, reward_model  # noqa: E402
 from training.chord_data import VALIDATION_SHARE, holding_out  # noqa: E402
 from training.metrics import ProgressionStats, distance_to  # noqa: E402
-from training.rlhf import RLHFConfig, train_policy  # noqa: E402
+from training.rlhf import Candidate, RLHFConfig, target_misses, train_policy  # noqa: E402
 from training.train_chords import TextCache, TrainConfig, evaluate, train_chords, training_sequences  # noqa: E402
 from training.train_reward import RewardTrainConfig, train_reward  # noqa: E402
 
@@ -79,12 +79,9 @@ def mean_stats(rows) -> ProgressionStats:
 
 
 def verdict(stats: dict[str, ProgressionStats], reward: dict[str, float]) -> str:
-    """Issue #4's target: RLHF's reward above the supervised model's, and each metric no further from real."""
-    real, sup, rl = stats["real"], stats["supervised"], stats["RLHF"]
-    misses = [k.upper() for k in METRICS
-              if abs(getattr(rl, k) - getattr(real, k)) > abs(getattr(sup, k) - getattr(real, k))]
-    if reward["RLHF"] <= reward["supervised"]:
-        misses.append("reward")
+    """Issue #4's target, as RLHF's checkpoint selection judges it (:func:`training.rlhf.target_misses`)."""
+    base, policy = (Candidate(0, stats[k], reward[k]) for k in MODELS)
+    misses = target_misses(stats["real"], base, policy)
     return "met" if not misses else "missed: " + ", ".join(misses)
 
 

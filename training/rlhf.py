@@ -201,6 +201,14 @@ class Candidate:
         return f"CHE {self.stats.che:.3f}  CC {self.stats.cc:.2f}  CTD {self.stats.ctd:.3f}  reward {self.reward:.3f}"
 
 
+def target_misses(real: ProgressionStats, base: Candidate, candidate: Candidate) -> list[str]:
+    """What keeps ``candidate`` from the target against ``base`` (the supervised model): each of CHE, CC and
+    CTD further from ``real`` than the base's, and ``"reward"`` unless higher. Empty: the target is met."""
+    misses = [m.upper() for m in ("che", "cc", "ctd")
+              if abs(getattr(candidate.stats, m) - getattr(real, m)) > abs(getattr(base.stats, m) - getattr(real, m))]
+    return misses + ([] if candidate.reward > base.reward else ["reward"])
+
+
 class Selection:
     """Compares checkpoints on a fixed set of real training progressions (with the same random draws each
     time) and keeps the best one: the highest reward among those no further from the real CHE, CC and CTD
@@ -229,10 +237,7 @@ class Selection:
 
     def meets_target(self, candidate: Candidate) -> bool:
         """Higher reward than the supervised model, and no further from the real CHE, CC and CTD."""
-        base, real = self.base, self.real
-        return candidate.reward > base.reward and all(
-            abs(getattr(candidate.stats, m) - getattr(real, m)) <= abs(getattr(base.stats, m) - getattr(real, m))
-            for m in ("che", "cc", "ctd"))
+        return not target_misses(self.real, self.base, candidate)
 
     def offer(self, model: ChordModel, step: int) -> tuple[Candidate, bool]:
         """Evaluate ``model`` (the first offer: the supervised starting point), keep it if it is the best so far,
