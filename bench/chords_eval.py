@@ -136,6 +136,11 @@ def per_progression(progressions, modes, samples: int = 1) -> list[tuple[float, 
     return out
 
 
+def _interval(ordered: list[float]) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of sorted bootstrap draws."""
+    return ordered[int(0.025 * (len(ordered) - 1))], ordered[int(0.975 * (len(ordered) - 1))]
+
+
 def bootstrap_interval(progressions, modes, rounds: int = 1000, seed: int = 0) -> tuple[ProgressionStats, ProgressionStats]:
     """2.5th and 97.5th percentiles of CHE, CC and CTD over resamples of the progressions: how precisely
     this split pins down the real values the models are compared with."""
@@ -148,8 +153,8 @@ def bootstrap_interval(progressions, modes, rounds: int = 1000, seed: int = 0) -
             draws[k].append(sum(s[j] for s in sample) / len(sample))
     for k in draws:
         draws[k].sort()
-    at = lambda q: ProgressionStats(*(draws[k][int(q * (rounds - 1))] for k in METRICS), 0.0, len(per))  # noqa: E731
-    return at(0.025), at(0.975)
+    low, high = zip(*(_interval(draws[k]) for k in METRICS))
+    return ProgressionStats(*low, 0.0, len(per)), ProgressionStats(*high, 0.0, len(per))
 
 
 def paired_gap_bootstrap(real, base, other, rounds: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
@@ -168,7 +173,7 @@ def paired_gap_bootstrap(real, base, other, rounds: int = 1000, seed: int = 0) -
             diffs[k].append(abs(o - r) - abs(b - r))
     for k, d in diffs.items():
         d.sort()
-        out[k] = (sum(x <= 0 for x in d) / rounds, d[int(0.025 * (rounds - 1))], d[int(0.975 * (rounds - 1))])
+        out[k] = (sum(x <= 0 for x in d) / rounds, *_interval(d))
     return out
 
 
@@ -191,7 +196,7 @@ def paired_difference(base: list[float], other: list[float], rounds: int = 1000,
     rng = random.Random(seed)
     diff = [o - b for b, o in zip(base, other)]
     means = sorted(sum(diff[rng.randrange(len(diff))] for _ in diff) / len(diff) for _ in range(rounds))
-    return sum(diff) / len(diff), means[int(0.025 * (rounds - 1))], means[int(0.975 * (rounds - 1))]
+    return sum(diff) / len(diff), *_interval(means)
 
 
 def print_paired(paired: dict[str, tuple[float, float, float]], count: int) -> None:
