@@ -17,10 +17,15 @@ from typing import Any, Literal
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from assistant.config import Settings, get_settings
-from assistant.llm import ChatTextGenerator, LLMConfigError, describe_backend, make_chat_model
-from tools.textgen import TextGenerator
-from tools.types import OutputFile
+from assistant.llm import (
+    ChatTextGenerator,
+    LLMConfigError,
+    describe_backend,
+    make_chat_model,
+)
+from core.outputs import OutputFile
+from core.settings import Settings, get_settings
+from core.textgen import TextGenerator
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,11 @@ class Assistant:
     def _build_agent(self):
         if self._agent is None:
             from assistant.agent import build_agent, open_memory
-            from assistant.toolkit import ToolContext, build_toolkit
+            from assistant.capabilities import ToolContext
+            from assistant.toolkit import build_toolkit
 
             ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator,
-                              home=Path(self.settings.home).expanduser())
+                              home=self.settings.home_dir)
             self._memory = open_memory(self.settings.memory_db)
             self._agent = build_agent(
                 self.chat_model, build_toolkit(ctx, self._tool_names), self._memory, self.settings.max_tool_steps

@@ -8,12 +8,44 @@ the CLI subcommands call the same functions, so both paths do the same thing.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from assistant.toolkit import ToolContext, ToolOutput
-from tools.types import OutputFile
+from core.outputs import OutputFile
+from core.settings import get_settings
+from core.textgen import TextGenerator
+
+
+@dataclass
+class ToolContext:
+    """What tools need from the assistant: where to write files and which LLM writes text."""
+
+    outputs: Path
+    text_generator: Callable[[], TextGenerator]
+    home: Path = field(default_factory=lambda: get_settings().home_dir)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def thread_dir(self, thread_id: str) -> Path:
+        """The output folder of one conversation thread (thread ids like 'discord:123' become safe names)."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", thread_id).strip("._") or "default"
+        return self.outputs / safe
+
+
+@dataclass
+class ToolOutput:
+    """What a tool function returns: text for the model, and files/display text for the person."""
+
+    summary: str
+    files: list[OutputFile] = field(default_factory=list)
+    display: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def artifact(self) -> dict[str, Any]:
+        return {"files": [f.to_dict() for f in self.files], "display": self.display, "data": self.data}
+
 
 Instruction = Literal["writing", "summary", "paraphrase", "prediction_attribute"]
 
@@ -35,8 +67,8 @@ def compose_song(
     seed: int = 0,
 ) -> ToolOutput:
     """Write and produce a whole song (lyrics, chords, melody, arrangement, audio and score files)."""
-    from tools.compose import SongRequest
-    from tools.compose import compose_song as compose
+    from tools.song.compose import SongRequest
+    from tools.song.compose import compose_song as compose
 
     request = SongRequest(prompt=prompt, title=title, artist=artist, genre=genre, era=era, mood=mood, key=key,
                           tempo=tempo, length_seconds=length_seconds, instruments=instruments or None,
@@ -59,7 +91,7 @@ def write_lyrics(
     era: str | None = None,
 ) -> ToolOutput:
     """Write lyrics only, in sections with syllable counts."""
-    from tools.lyrics import write_lyrics as write
+    from tools.songwriting.lyrics import write_lyrics as write
 
     brief = {"prompt": prompt, "genre": genre, "mood": mood, "title": title, "artist": artist, "era": era}
     lyrics = write(brief, ctx.text_generator())
@@ -69,7 +101,7 @@ def write_lyrics(
 
 def classify_genre(ctx: ToolContext, out_dir: Path, lyrics: str) -> ToolOutput:
     """Rank the genres some lyrics fit."""
-    from tools.genre import classify_genre as classify
+    from tools.songwriting.genre import classify_genre as classify
 
     scores = classify(lyrics)[:5]
     ranked = ", ".join(f"{s.genre} {s.score:.0%}" for s in scores)
@@ -88,7 +120,7 @@ def suggest_chords(
     seed: int = 0,
 ) -> ToolOutput:
     """Suggest a chord progression for a genre, mood, key or lyrics."""
-    from tools.chords import suggest_progression
+    from tools.songwriting.chords import suggest_progression
 
     prog = suggest_progression(genre=genre, mood=mood, key=key, lyrics=lyrics, bars=bars, seed=seed)
     return ToolOutput(summary=prog.summary(), display=prog.summary(), data=prog.to_dict())
@@ -102,7 +134,7 @@ def render_music(
     instrument: str | None = None,
 ) -> ToolOutput:
     """Render chords typed as text, a MIDI file or a MusicXML file to audio."""
-    from tools.render import render_any
+    from tools.rendering.render import render_any
 
     result = render_any(source, out_dir, tempo=tempo, instrument=instrument)
     summary = f"Rendered {result.duration_seconds:.1f} s of audio at {result.tempo:g} BPM."
@@ -114,8 +146,8 @@ def render_music(
 
 def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
     """Measure tempo, beats, key, chords, loudness and drums; the full analysis is saved as JSON."""
-    from tools.analyze import analyze_audio as analyze
-    from tools.files import atomic_write_text
+    from core.files import atomic_write_text
+    from tools.listening.analyze import analyze_audio as analyze
 
     analysis = analyze(path)
     facts = analysis.summary()
@@ -124,9 +156,21 @@ def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
                       display=facts, data=analysis.to_dict())
 
 
+def tag_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
+    """Predict tags (instrument family, genre style, mood) for a clip with the embedded tagger."""
+    from tools.listening.tagger import tag_audio as tag
+
+    tags = tag(path)
+    if not tags:
+        summary = f"No tag is confident enough for {Path(path).name}."
+    else:
+        summary = f"Tags of {Path(path).name}: " + ", ".join(f"{t.label} ({t.head}, p={t.probability:.2f})" for t in tags)
+    return ToolOutput(summary=summary, display=summary, data={"tags": [asdict(t) for t in tags]})
+
+
 def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: Instruction = "writing") -> ToolOutput:
     """Write an LP-MusicCaps-style caption from tags."""
-    from tools.caption import caption_tags as caption
+    from tools.listening.caption import caption_tags as caption
 
     result = caption(tags, instruction=instruction, llm=ctx.text_generator())
     summary = f"Caption: {result.text}"
@@ -137,7 +181,7 @@ def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: 
 
 def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
     """Describe an audio clip from what its analysis measured."""
-    from tools.caption import caption_audio as caption
+    from tools.listening.caption import caption_audio as caption
 
     result = caption(path, llm=ctx.text_generator())
     return ToolOutput(summary=f"Caption: {result.text}\nTags: {', '.join(result.tags)}", display=result.text,
@@ -146,7 +190,7 @@ def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
 
 def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: str) -> ToolOutput:
     """Answer a question about a clip, grounded in its measured facts."""
-    from tools.audio_qa import answer_audio_question as answer
+    from tools.listening.audio_qa import answer_audio_question as answer
 
     result = answer(path, question, llm=ctx.text_generator())
     return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=asdict(result))
@@ -160,8 +204,8 @@ def search_similar(
     k: int = 10,
 ) -> ToolOutput:
     """Search the user's clip index by description, or for clips like an audio file."""
+    from core.errors import ToolError
     from index import ClipIndex
-    from tools.types import ToolError
 
     if not (query or path):
         raise ToolError("Say what to search for: a description of the music, or an audio file to find more like it.")

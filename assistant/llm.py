@@ -13,8 +13,12 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant.config import Settings
-from assistant.model_files import EMBEDDED_MODEL_NAME, ModelFilesError, embedded_model_path
+from assistant.model_files import (
+    EMBEDDED_MODEL_NAME,
+    ModelFilesError,
+    embedded_model_path,
+)
+from core.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -71,7 +75,7 @@ def _local_chat(settings: Settings) -> BaseChatModel:
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         temperature=settings.temperature,
-        state_cache_dir=str(Path(settings.home).expanduser() / "cache" / "llm"),
+        state_cache_dir=str(settings.cache_dir / "llm"),
     )
 
 
@@ -83,7 +87,7 @@ def describe_backend(settings: Settings) -> str:
 
 
 class ChatTextGenerator:
-    """The ``tools.textgen.TextGenerator`` interface over any langchain chat model."""
+    """The ``core.textgen.TextGenerator`` interface over any langchain chat model."""
 
     def __init__(self, chat: BaseChatModel, name: str | None = None) -> None:
         self.chat = chat

@@ -3,7 +3,7 @@
 A wrapped tool returns ``(summary, artifact)``: the short summary goes back to the
 model, the artifact (files, a display text for the person, structured data) goes to
 the reply and never through the model's context. Errors a user can cause
-(:class:`tools.types.ToolError`) go back to the model as the tool's result, so it can
+(:class:`core.errors.ToolError`) go back to the model as the tool's result, so it can
 explain them; the conversation carries on.
 """
 
@@ -11,51 +11,21 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import tomllib
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import Field, create_model
 
-from tools.textgen import TextGenerator
-from tools.types import OutputFile, ToolError
+from assistant import capabilities
+from assistant.capabilities import ToolContext, ToolOutput
+from core.errors import ToolError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ToolContext:
-    """What tools need from the assistant: where to write files and which LLM writes text."""
-
-    outputs: Path
-    text_generator: Callable[[], TextGenerator]
-    home: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "bandmate")
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def thread_dir(self, thread_id: str) -> Path:
-        """The output folder of one conversation thread (thread ids like 'discord:123' become safe names)."""
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", thread_id).strip("._") or "default"
-        return self.outputs / safe
-
-
-@dataclass
-class ToolOutput:
-    """What a tool function returns: text for the model, and files/display text for the person."""
-
-    summary: str
-    files: list[OutputFile] = field(default_factory=list)
-    display: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def artifact(self) -> dict[str, Any]:
-        return {"files": [f.to_dict() for f in self.files], "display": self.display, "data": self.data}
 
 
 def load_tool_specs() -> dict[str, dict]:
@@ -100,8 +70,6 @@ def wrap(func: Callable[..., ToolOutput], ctx: ToolContext, spec: dict) -> BaseT
 
 def build_toolkit(ctx: ToolContext, names: list[str] | None = None) -> list[BaseTool]:
     """All capabilities as langchain tools (or only ``names``)."""
-    from assistant import capabilities
-
     specs = load_tool_specs()
     chosen = names or list(specs)
     unknown = [n for n in chosen if not hasattr(capabilities, n)]

@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.agent import system_prompt  # noqa: E402
 from assistant.api import _with_attachments  # noqa: E402
-from assistant.config import Settings  # noqa: E402
+from assistant.capabilities import ToolContext
 from assistant.llm import describe_backend, make_chat_model  # noqa: E402
-from assistant.toolkit import ToolContext, build_toolkit  # noqa: E402
+from assistant.toolkit import build_toolkit  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 CASES = Path(__file__).with_name("routing_cases.jsonl")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,13 +23,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-import sys
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.known_songs import write_song as write_known_song  # noqa: E402
-from tools.analyze import analyze_audio, key_pitch_class  # noqa: E402
-from tools.synth import render_midi_to_wav  # noqa: E402
+from tests.support.known_songs import write_song as write_known_song  # noqa: E402
+from tools.listening.analyze import analyze_audio, key_pitch_class  # noqa: E402
+from tools.rendering.synth import render_midi_to_wav  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "audio"
 

@@ -22,8 +22,8 @@ import shutil
 import time
 from pathlib import Path
 
-from tools.harmony import parse_key
-from tools.types import ToolError
+from core.errors import ToolError
+from tools.music.harmony import parse_key
 from training.audio_qa_train import AudioQAConfig, train
 from training.data_synth import SynthConfig, synthesize
 from training.musicqa import QAJob, generate_musicqa

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.bots_support.load import discord_load  # noqa: E402
+from tests.support.bots.load import discord_load  # noqa: E402
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ About 2 minutes a fold on 2 cores, nearly all of it training; --reuse evaluates 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -34,14 +33,31 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
-from chords_eval import (METRICS, MarkovChords, generate, paired_difference, paired_gap_bootstrap,  # noqa: E402
-                         per_progression, print_paired, print_reward_difference, real_progressions, rewards_of)
+from chords_eval import (  # noqa: E402
+    METRICS,
+    MarkovChords,
+    generate,
+    paired_difference,
+    paired_gap_bootstrap,
+    per_progression,
+    print_paired,
+    print_reward_difference,
+    real_progressions,
+    rewards_of,
+)
 
-from tools import chord_model, reward_model  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from tools.models import chord_model, reward_model  # noqa: E402
 from training.chord_data import VALIDATION_SHARE, holding_out  # noqa: E402
 from training.metrics import ProgressionStats, distance_to  # noqa: E402
 from training.rlhf import Candidate, RLHFConfig, target_misses, train_policy  # noqa: E402
-from training.train_chords import TextCache, TrainConfig, evaluate, train_chords, training_sequences  # noqa: E402
+from training.train_chords import (  # noqa: E402
+    TextCache,
+    TrainConfig,
+    evaluate,
+    train_chords,
+    training_sequences,
+)
 from training.train_reward import RewardTrainConfig, train_reward  # noqa: E402
 
 MODELS = ("supervised", "RLHF")
@@ -88,7 +104,7 @@ def verdict(stats: dict[str, ProgressionStats], reward: dict[str, float]) -> str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--home", default=os.environ.get("BANDMATE_HOME", "~/.local/share/bandmate"))
+    parser.add_argument("--home", default=str(get_settings().home_dir))
     parser.add_argument("--folds", default=f"0-{VALIDATION_SHARE - 1}")
     parser.add_argument("--work", default=str(ROOT / "bench" / "results" / "chords-cv"),
                         help="where each fold's checkpoints go")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import sys
 from collections import Counter, defaultdict
@@ -36,10 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from tools import chord_model, reward_model  # noqa: E402
-from tools.chord_model import BAR, BOS, EOS, SPECIALS, ChordModel, LearnedChordGenerator, stable_seed  # noqa: E402
-from tools.chords import RuleBasedChordGenerator  # noqa: E402
-from tools.harmony import Key  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from tools.models import chord_model, reward_model  # noqa: E402
+from tools.models.chord_model import BAR, BOS, EOS, SPECIALS, ChordModel  # noqa: E402
+from tools.music.harmony import Key  # noqa: E402
+from tools.songwriting.chord_rules import RuleBasedChordGenerator  # noqa: E402
+from tools.songwriting.learned_chords import LearnedChordGenerator, stable_seed  # noqa: E402
 from training.metrics import ProgressionStats, distance_to, progression_stats  # noqa: E402
 from training.rlhf import MAX_RL_BARS  # noqa: E402
 from training.train_chords import TextCache, evaluate, training_sequences  # noqa: E402
@@ -224,7 +225,7 @@ def seventh_share(make, genre: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--home", default=os.environ.get("BANDMATE_HOME", "~/.local/share/bandmate"))
+    parser.add_argument("--home", default=str(get_settings().home_dir))
     parser.add_argument("--supervised", default="chords-supervised")
     parser.add_argument("--policy", default="chords-rlhf")
     parser.add_argument("--reward", default="chord-reward", help="scores every row (default: the shipped reward model)")

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.compose import SongRequest, compose_song
-from tools.genre import classify_genre
-from tools.synth import render_midi_to_wav
+from tools.rendering.synth import render_midi_to_wav
+from tools.song.compose import SongRequest, compose_song
+from tools.songwriting.genre import classify_genre
 
 LYRICS = """[Verse 1]
 I walked along the river where the water meets the sky
@@ -99,8 +99,8 @@ def main() -> None:
 
 def whole_request(length: float) -> None:
     """A prompt in, a finished song out, with the configured LLM writing the lyrics."""
-    from assistant.config import get_settings
     from assistant.llm import ChatTextGenerator, make_chat_model
+    from core.settings import get_settings
 
     settings = get_settings()
     start = time.perf_counter()

@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.genre import classify_genre, classify_genre_llm  # noqa: E402
+from tools.songwriting.genre import classify_genre, classify_genre_llm  # noqa: E402
 from training.metrics import classification_scores  # noqa: E402
 from training.train_genre import GenreTrainConfig, read_lyrics_csv, train_genre  # noqa: E402
 
 
 def cross_validated_head(rows, folds: int, out_dir: Path) -> list[str]:
     """Predictions for every row from a head trained on the other folds."""
-    from tools.genre_head import load
+    from tools.models.genre_head import load
 
     predicted: list[str | None] = [None] * len(rows)
     for fold in range(folds):
@@ -66,8 +66,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"MiniLM + MLP head ({args.folds}-fold CV)", lambda: cross_validated_head(rows, args.folds, Path(tmp)))
     if args.llm:
-        from assistant.config import get_settings
         from assistant.llm import ChatTextGenerator, make_chat_model
+        from core.settings import get_settings
 
         llm = ChatTextGenerator(make_chat_model(get_settings()))
         run(f"LLM ({llm.name})",

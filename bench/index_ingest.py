@@ -57,8 +57,8 @@ def main() -> None:
     if args.ray:
         run(f"tag captions, Ray Data {args.workers} workers", clips, ray_workers=args.workers)
     if args.llm_n:
-        from assistant.config import Settings
         from assistant.llm import ChatTextGenerator, make_chat_model
+        from core.settings import Settings
 
         llm = ChatTextGenerator(make_chat_model(Settings()))
         run(f"LLM captions ({llm.name}), {args.workers} workers", clips[:args.llm_n], workers=args.workers, llm=llm)

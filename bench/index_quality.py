@@ -2,11 +2,11 @@
 
     python bench/index_quality.py [--home DIR] [--clips 300] [--held-out 0.2] [--corpus DIR]
 
-Builds (or reuses) the demo collection (``index.demo.build_demo``): clips rendered from real
+Builds (or reuses) the demo collection (``training.index_demo.build_demo``): clips rendered from real
 compositions with true genre, instrument, tempo and mode. About ``--held-out`` of them are indexed
 from their audio alone (analysis tags, no known tags); the rest also carry their true tags.
 For every clip the query is "<mood> <genre> <instrument>, <tempo> tempo" (mood from mode and
-tempo, as tools.analyze words it), and we report recall@1/5/10 of that clip, for both groups.
+tempo, as tools.listening.analyze words it), and we report recall@1/5/10 of that clip, for both groups.
 Many clips share all four attributes, so "ties" gives the mean number of clips that match a
 query exactly and "attr P@10" the share of the top 10 that match the query's attributes.
 "More like this" is scored by how many of a clip's 10 nearest audio neighbours share its lead
@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import ClipIndex  # noqa: E402
-from index.demo import build_demo  # noqa: E402
+from training.index_demo import build_demo  # noqa: E402
 
 SHARED_NOTTINGHAM = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nottingham"
 

@@ -27,7 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-from tools.caption import INSTRUCTIONS, caption_tags, tag_concat, template_caption
+from tools.listening.caption import (
+    INSTRUCTIONS,
+    caption_tags,
+    tag_concat,
+    template_caption,
+)
 from training.text_metrics import corpus_bleu, meteor, rouge_l
 
 DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "musiccaps" / "musiccaps-train.csv"
@@ -63,7 +68,7 @@ def embedding_similarity(predictions: list[str], references: list[str]) -> float
 def _embed(texts: tuple[str, ...]):
     """Unit MiniLM embeddings, cached so the references are encoded once per run."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tools.genre import load_encoder
+    from tools.models.encoder import load_encoder
 
     return load_encoder().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=64)
 
@@ -96,8 +101,8 @@ def baseline_predictions(rows: list[tuple[list[str], str]], kind: str, seed: int
 
 def configured_llm():
     """The LLM bandmate is configured to use (BANDMATE_* env vars / bandmate.toml) as a TextGenerator."""
-    from assistant.config import Settings
     from assistant.llm import ChatTextGenerator, make_chat_model
+    from core.settings import Settings
 
     return ChatTextGenerator(make_chat_model(Settings()))
 

@@ -2,6 +2,6 @@
 
 ``bots.adapter`` is the request -> assistant -> reply path both services share
 (it imports neither service's library); ``bots.discord_bot`` and
-``bots.slack_bot`` translate events and replies; ``bots.cli`` adds
+``bots.slack_bot`` translate events and replies; ``cli.bots`` adds
 ``bandmate serve discord|slack``.
 """

@@ -26,7 +26,13 @@ from bots.commands import check_attachment
 from bots.config import BotSettings
 from bots.dispatch import Dispatcher, Refusal, Ticket
 from bots.feedback import FeedbackStore, Rating, Source
-from bots.render import RenderedReply, ServiceLimits, describe_step, render_reply, step_label
+from bots.render import (
+    RenderedReply,
+    ServiceLimits,
+    describe_step,
+    render_reply,
+    step_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +169,7 @@ class BotCore:
             rate_limit=self.settings.rate_limit, rate_window_seconds=self.settings.rate_window_seconds,
         )
         if self.feedback is None:
-            self.feedback = FeedbackStore(self.assistant.settings.home)
+            self.feedback = FeedbackStore(self.assistant.settings.home_dir)
 
     async def warm_up(self) -> None:
         """Build the agent once before serving, so concurrent first requests don't race to build it."""
@@ -253,7 +259,7 @@ class BotCore:
 
     def uploads_dir(self, thread_id: str) -> Path:
         """Where a conversation's attachments are saved: ``uploads/`` in the thread's output folder."""
-        from assistant.toolkit import ToolContext
+        from assistant.capabilities import ToolContext
 
         ctx = ToolContext(outputs=self.assistant.settings.outputs, text_generator=lambda: None)  # only for the folder name
         return ctx.thread_dir(thread_id) / "uploads"

@@ -1,6 +1,6 @@
 """Bot settings: service tokens (DISCORD_TOKEN, SLACK_BOT_TOKEN, SLACK_APP_TOKEN) and BANDMATE_BOT_* limits.
 
-The assistant's own settings (model, home folder) stay in :mod:`assistant.config`;
+The assistant's own settings (model, home folder) stay in :mod:`core.settings`;
 these are only what a chat front end adds: who may ask how often, how many
 requests wait, how often progress is edited, and how big files may be.
 """

@@ -16,8 +16,13 @@ from discord import app_commands
 from assistant.api import Assistant
 from bots.adapter import BotCore, ChatRequest, IncomingFile
 from bots.commands import (
-    analyze_prompt, caption_prompt, compose_prompt, help_text, rating_for,
-    similar_prompt, strip_mentions,
+    analyze_prompt,
+    caption_prompt,
+    compose_prompt,
+    help_text,
+    rating_for,
+    similar_prompt,
+    strip_mentions,
 )
 from bots.config import BotSettings
 from bots.dispatch import Refusal

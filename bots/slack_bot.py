@@ -22,7 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from assistant.api import Assistant
 from bots.adapter import BotCore, ChatRequest, IncomingFile
-from bots.commands import help_text, parse_text_command, prompt_for, rating_for, strip_mentions
+from bots.commands import (
+    help_text,
+    parse_text_command,
+    prompt_for,
+    rating_for,
+    strip_mentions,
+)
 from bots.config import BotSettings, StartError
 from bots.dispatch import Refusal
 from bots.loopwatch import LoopWatch

@@ -6,7 +6,7 @@
     idx.search("upbeat electronic dance with heavy bass", k=10)
     idx.similar("~/Music/track.wav")
 
-Each clip is analysed (:mod:`tools.analyze`), tagged and captioned (:mod:`tools.caption`),
+Each clip is analysed (:mod:`tools.listening.analyze`), tagged and captioned (:mod:`tools.listening.caption`),
 embedded with all-MiniLM-L6-v2 and given an audio-feature vector (:mod:`index.features`),
 stored in SQLite (:mod:`index.store`) and in FAISS (:mod:`index.vectors`).
 """

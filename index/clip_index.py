@@ -26,13 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
-from index.features import AUDIO_DIM, TEXT_DIM, Described, Failed, describe_audio, embed_texts
+from core.errors import ToolError
+from core.files import atomic_path, atomic_write_text
+from core.textgen import TextGenerator
+from index.features import (
+    AUDIO_DIM,
+    TEXT_DIM,
+    Described,
+    Failed,
+    describe_audio,
+    embed_texts,
+)
 from index.ingest import Job, Outcome, describe_local, find_audio_files, plan_add
 from index.store import ClipRow, ClipStore, NewClip
 from index.vectors import IndexSpec, VectorIndex, check_index_type, choose_spec
-from tools.files import atomic_path, atomic_write_text
-from tools.textgen import TextGenerator
-from tools.types import ToolError
 
 SAVE_EVERY = 200           # clips between FAISS saves during a long add
 SAVE_SECONDS = 120.0
@@ -381,7 +388,7 @@ def merge_tags(known: Sequence[str], measured: Sequence[str]) -> list[str]:
 
 def _caption(tags: list[str], llm: TextGenerator | None) -> tuple[str, str, str]:
     """(caption, model name, text to embed). An LLM that fails falls back to the tags, so one bad reply loses no clip."""
-    from tools.caption import caption_tags, tag_concat
+    from tools.listening.caption import caption_tags, tag_concat
 
     if llm is not None:
         try:

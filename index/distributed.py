@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from core.errors import ToolError
 from index.features import Described, Failed, describe_audio
 from index.ingest import Job
-from tools.types import ToolError
 
 
 def describe_with_ray(jobs: list[Job], *, num_workers: int = 2, address: str | None = None

@@ -1,6 +1,6 @@
 """What the index stores about one clip: tags, a caption, a text embedding and an audio-feature vector.
 
-``describe_audio(path)`` does the heavy, per-file part (decode, :func:`tools.analyze.analyze_audio`,
+``describe_audio(path)`` does the heavy, per-file part (decode, :func:`tools.listening.analyze.analyze_audio`,
 the audio-feature vector) and is what runs in worker processes or Ray workers; it returns a
 picklable :class:`Described` or :class:`Failed`. Captioning (optionally by an LLM) and the text
 embedding happen in the process that writes the index, in batches.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.types import ToolError
+from core.errors import ToolError
 
 TEXT_DIM = 384                  # all-MiniLM-L6-v2
 AUDIO_SAMPLE_RATE = 22050
@@ -38,7 +38,7 @@ class Described:
     size: int
     mtime_ns: int
     duration: float
-    tags: list[str]                         # measured tags (tools.caption.tags_from_analysis)
+    tags: list[str]                         # measured tags (tools.listening.caption.tags_from_analysis)
     analysis: dict                          # Analysis.to_dict()
     audio_vector: np.ndarray = field(repr=False)
 
@@ -62,8 +62,8 @@ def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
 
 def describe_audio(path: str | Path, digest: str | None = None) -> Described | Failed:
     """Analyse ``path`` and build its audio vector; a :class:`Failed` (never an exception) for a bad file."""
-    from tools.analyze import analyze_audio
-    from tools.caption import tags_from_analysis
+    from tools.listening.analyze import analyze_audio
+    from tools.listening.caption import tags_from_analysis
 
     path = Path(path)
     try:
@@ -88,8 +88,8 @@ def audio_vector(path: str | Path, analysis) -> np.ndarray:
     """The unit-length "sounds like" vector (``AUDIO_DIM`` floats) of a clip and its analysis."""
     import librosa
 
-    from tools.audio_io import load_audio
-    from tools.analyze import key_pitch_class
+    from core.audio_io import load_audio
+    from tools.listening.analyze import key_pitch_class
 
     audio = load_audio(path, sample_rate=AUDIO_SAMPLE_RATE)
     y = audio.samples
@@ -120,7 +120,7 @@ def audio_vector(path: str | Path, analysis) -> np.ndarray:
 
 def embed_texts(texts: list[str]) -> np.ndarray:
     """Unit-length all-MiniLM-L6-v2 embeddings, float32 (len(texts), TEXT_DIM)."""
-    from tools.genre import embed_texts as encode
+    from tools.models.encoder import embed_texts as encode
 
     if not texts:
         return np.zeros((0, TEXT_DIM), np.float32)

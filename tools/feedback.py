@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tools.types import ToolError
+from core.errors import ToolError
 
 DB_NAME = "feedback.sqlite"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ratings (
@@ -124,7 +124,7 @@ def load_ratings(home: str | Path) -> list[Rating]:
 
 
 def song_chords(song_folder: str | Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
-    """The chords of a song folder written by :func:`tools.compose.compose_song` (its ``song.json``).
+    """The chords of a song folder written by :func:`tools.song.compose.compose_song` (its ``song.json``).
 
     With ``missing_ok``, a folder without a readable song.json gives None instead of an error.
     """

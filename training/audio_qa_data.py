@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.types import ToolError
+from core.errors import ToolError
 
 SPECIAL = {"pad": "<pad>", "unk": "<unk>", "bos": "<s>", "eos": "</s>"}
 
@@ -122,7 +122,7 @@ class AudioClips:
 
     def __call__(self, path: Path) -> np.ndarray:
         if path not in self._cache:
-            from tools.audio_io import load_audio
+            from core.audio_io import load_audio
 
             samples = load_audio(path, sample_rate=self.sample_rate).samples[: self.length]
             self._cache[path] = np.pad(samples, (0, self.length - len(samples)))

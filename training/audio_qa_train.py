@@ -1,4 +1,4 @@
-"""Fine-tune an audio-LLM (MU-LLaMA / MusiLingo bridge from :mod:`tools.mullama`) on QA JSONL, with accelerate.
+"""Fine-tune an audio-LLM (MU-LLaMA / MusiLingo bridge from :mod:`tools.models.mullama`) on QA JSONL, with accelerate.
 
 The audio encoder and the LLM stay frozen; the bridge (MusiLingo projection or
 MU-LLaMA adapter) and, optionally, LoRA on the LLM's attention (peft) train. The
@@ -44,9 +44,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tools.mullama import MusicLanguageModel, MusicLMConfig
-from tools.types import ToolError
-from training.audio_qa_data import AudioClips, QAExample, build_tokenizer, load_qa_jsonl, split_by_audio
+from core.errors import ToolError
+from tools.models.mullama import MusicLanguageModel, MusicLMConfig
+from training.audio_qa_data import (
+    AudioClips,
+    QAExample,
+    build_tokenizer,
+    load_qa_jsonl,
+    split_by_audio,
+)
 from training.text_metrics import answer_metrics
 
 PROMPT = "question : {question} answer :"
@@ -62,7 +68,7 @@ class AudioQAConfig:
     audio_root: str = ""                # relative audio paths resolve here (default: the JSONL's folder)
     on_bad_line: str = "skip"           # "skip" (count) or "raise" (stop with the line number)
     eval_share: float = 0.2
-    variant: str = "musilingo"          # tools.mullama variant: "musilingo" (projection) or "mullama" (adapter)
+    variant: str = "musilingo"          # tools.models.mullama variant: "musilingo" (projection) or "mullama" (adapter)
     encoder: str = "dsp"                # "dsp" or a local MERT/HuBERT folder
     llm: str = "tiny"                   # "tiny" or a local causal-LM folder
     llm_dim: int = 64
@@ -172,7 +178,12 @@ class CachedEncoder(nn.Module):
 
 def build_model(cfg: AudioQAConfig, tokenizer) -> MusicLanguageModel:
     """Encoder + LLM + bridge (+ LoRA) for ``cfg``; the tiny LM comes back untrained (see :func:`warm_up_lm`)."""
-    from transformers import AutoModel, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+    from transformers import (
+        AutoModel,
+        AutoModelForCausalLM,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     torch.manual_seed(cfg.seed)
     if cfg.encoder == "dsp":

@@ -1,7 +1,7 @@
 """LP-MusicCaps pseudo-captions for a tagged collection, through any configured LLM.
 
 Every clip is captioned with each chosen LP-MusicCaps instruction by
-:func:`tools.caption.caption_tags` (the one place the prompts live). Requests go
+:func:`tools.listening.caption.caption_tags` (the one place the prompts live). Requests go
 out a batch at a time (``batch_size`` in flight, which is what an OpenAI-compatible
 server such as vLLM batches), each row is appended to the JSONL output as soon as
 its batch is done, and a run that is killed or stopped continues where it left
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tools.caption import INSTRUCTIONS, caption_tags
-from tools.textgen import TextGenerator
-from tools.types import ToolError
+from core.errors import ToolError
+from core.textgen import TextGenerator
+from tools.listening.caption import INSTRUCTIONS, caption_tags
 from training.readers import JsonlLog, TaggedClip
 
 

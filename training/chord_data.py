@@ -28,10 +28,17 @@ from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
-from tools.chord_model import UNK
-from tools.files import atomic_write_text
-from tools.harmony import QUALITIES, Chord, Key, chord_to_roman, common_name, parse_key
-from tools.types import ToolError
+from core.errors import ToolError
+from core.files import atomic_write_text
+from tools.models.chord_model import UNK
+from tools.music.harmony import (
+    QUALITIES,
+    Chord,
+    Key,
+    chord_to_roman,
+    common_name,
+    parse_key,
+)
 
 SOURCES = ("nottingham", "bach", "romantext")
 CACHE_VERSION = 2
@@ -93,7 +100,7 @@ def holding_out(sequences: Iterable[ChordSequence], fold: int) -> list[ChordSequ
 # ---------------------------------------------------------------- pitch sets -> key-relative numerals
 
 def quality_of(root_pc: int, pitch_classes: Iterable[int]) -> str | None:
-    """The quality in :data:`tools.harmony.QUALITIES` that best names a pitch-class set on ``root_pc``.
+    """The quality in :data:`tools.music.harmony.QUALITIES` that best names a pitch-class set on ``root_pc``.
 
     Each tone present scores a point, a tone the quality lacks costs one and a half, an extra
     tone (a passing note in a chordified chorale, an added ninth) a quarter; None when fewer
@@ -175,7 +182,8 @@ def _abc_segments(tune: str) -> list[str]:
 
 def parse_abc_tune(tune: str) -> tuple[str, list[tuple[str, ...]], str]:
     """(title, bars of Roman numerals, mode of the first key) of one ABC tune."""
-    from music21 import converter, harmony, key as m21key
+    from music21 import converter, harmony
+    from music21 import key as m21key
 
     title = (re.search(r"^T:\s*(.+)$", tune, re.M) or [None, ""])[1].strip()
     bars: list[tuple[str, ...]] = []
@@ -323,7 +331,7 @@ def estimate_key(chords: Sequence[Chord]) -> Key:
     """The key whose Krumhansl-Kessler profile best fits the chords' tones, with a bonus for the first and last chord."""
     import numpy as np
 
-    from tools.analyze import KEYS, ks_scores
+    from tools.listening.analyze import KEYS, ks_scores
 
     if not chords:
         raise ToolError("There are no chords to find a key for.")
@@ -344,7 +352,8 @@ def estimate_key(chords: Sequence[Chord]) -> Key:
 def load_chordonomicon(path: str | Path, *, limit: int | None = None) -> list[ChordSequence]:
     """Chordonomicon's CSV (columns ``id``, ``chords`` with ``<verse_1>`` section tags, ``main_genre``):
     one sequence per section, one chord per bar (the data set has no bar lines), key estimated per song."""
-    from tools.genre import GENRES, resolve_genre
+    from tools.music.genres import GENRES
+    from tools.songwriting.genre import resolve_genre
 
     path = _existing(path)
     out: list[ChordSequence] = []
@@ -485,15 +494,15 @@ def _require_columns(found: Sequence[str] | None, needed: Sequence[str], path: P
 # ---------------------------------------------------------------- the synthetic supplement
 
 def synthetic_sequences(per_pool: int = 6, seed: int = 0) -> list[ChordSequence]:
-    """Progressions sampled from :class:`tools.chords.RuleBasedChordGenerator`'s genre templates.
+    """Progressions sampled from :class:`tools.songwriting.chord_rules.RuleBasedChordGenerator`'s genre templates.
 
     For every genre, mode and section pool: ``per_pool`` draws over seeds, lengths (4, 8, 12
     bars; blues mostly 12, its own form) and moods; the text is one of the genre's descriptions.
     Source ``"synthetic"``. Every genre comes at every length the model is told, short ones included:
     a genre seen only at 12 bars would lose its sound in an 8-bar request.
     """
-    from tools.chords import RuleBasedChordGenerator, section_templates
-    from tools.genre import GENRES, genre_descriptions
+    from tools.music.genres import GENRES, genre_descriptions
+    from tools.songwriting.chord_rules import RuleBasedChordGenerator, section_templates
 
     generator, out = RuleBasedChordGenerator(), []
     descriptions = genre_descriptions()

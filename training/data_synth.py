@@ -1,10 +1,10 @@
 """A labelled audio corpus rendered with fluidsynth: every clip knows its true tags.
 
 Clips come from three sources: generated chord progressions played in one of the
-genre styles of :mod:`tools.arrangement`, Nottingham folk tunes (ABC), and Bach
+genre styles of :mod:`tools.songwriting.arrangement`, Nottingham folk tunes (ABC), and Bach
 chorales from the music21 corpus. Each clip is varied in lead General MIDI
 instrument, tempo, key (real pieces are transposed), dynamics and drum style,
-then rendered by :func:`tools.synth.render_midi_to_wav`. The plan is a pure
+then rendered by :func:`tools.rendering.synth.render_midi_to_wav`. The plan is a pure
 function of the seed, so the same seed gives the same corpus; rendering runs in a
 process pool, and a killed run continues where it stopped (``metadata.jsonl`` is
 the record of finished clips).
@@ -24,17 +24,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tools.arrangement import STYLES, arrange, backing_parts, drum_part
-from tools.chords import RuleBasedChordGenerator
-from tools.harmony import Key, note_pc, parse_key
-from tools.render import write_midi
-from tools.synth import render_midi_to_wav
-from tools.score import Note, Part, Score, SectionMark
-from tools.types import ToolError
+from core.errors import ToolError
+from tools.music.harmony import Key, note_pc, parse_key
+from tools.music.score import Note, Part, Score, SectionMark
+from tools.rendering.midi import write_midi
+from tools.rendering.synth import render_midi_to_wav
+from tools.songwriting.arrangement import STYLES, arrange, backing_parts, drum_part
+from tools.songwriting.chord_rules import RuleBasedChordGenerator
 from training.readers import JsonlLog
 
 METADATA = "metadata.jsonl"
-# Lead instruments with clearly different timbres (names are keys of tools.arrangement.INSTRUMENTS).
+# Lead instruments with clearly different timbres (names are keys of tools.songwriting.arrangement.INSTRUMENTS).
 LEAD_INSTRUMENTS = {"piano": 0, "acoustic guitar": 25, "electric guitar": 27, "organ": 16,
                     "violin": 40, "flute": 73, "trumpet": 56, "marimba": 12}
 TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")

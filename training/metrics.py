@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.harmony import Key, roman_to_chord
+from tools.music.harmony import Key, roman_to_chord
 
 _C_MAJOR, _A_MINOR = Key("C", "major"), Key("A", "minor")
 _l = np.arange(12)

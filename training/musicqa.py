@@ -26,8 +26,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tools.textgen import TextGenerator
-from tools.types import ToolError
+from core.errors import ToolError
+from core.textgen import TextGenerator
 from training.captions import EndpointDown, request_seed, with_retries
 from training.readers import JsonlLog, QAPair, TaggedClip
 

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-from tools.textgen import TextGenerator
-from tools.types import ToolError
+from core.errors import ToolError
+from core.textgen import TextGenerator
 from training.captions import CaptionJob, EndpointDown, RunReport, caption_row
 from training.musicqa import QAJob, qa_pairs
 from training.readers import JsonlLog, TaggedClip

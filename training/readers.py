@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.types import ToolError
+from core.errors import ToolError
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,17 @@ from pathlib import Path
 
 import torch
 
-from tools.chord_model import MODES, ChordModel, Conditioning, save_checkpoint
-from tools.reward_model import RewardModel
-from tools.types import ToolError
+from core.errors import ToolError
+from tools.models.checkpoints import save_checkpoint
+from tools.models.chord_model import MODES, ChordModel, Conditioning
+from tools.models.reward_model import RewardModel
 from training.chord_data import ChordSequence, data_hash
-from training.metrics import ProgressionStats, chord_tonal_distance, distance_to, progression_stats
+from training.metrics import (
+    ProgressionStats,
+    chord_tonal_distance,
+    distance_to,
+    progression_stats,
+)
 from training.train_chords import TextCache
 
 MAX_RL_BARS = 32   # the policy writes (and checkpoints are compared) at the real progressions' length, up to this

@@ -25,11 +25,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tools.chord_model import (MODES, PAD, SPECIALS, ChordModel, ChordModelConfig, Conditioning,
-                               save_checkpoint)
-from tools.genre import GENRES
-from tools.harmony import Key, roman_to_chord
-from tools.types import ToolError
+from core.errors import ToolError
+from tools.models.checkpoints import save_checkpoint
+from tools.models.chord_model import (
+    MODES,
+    PAD,
+    SPECIALS,
+    ChordModel,
+    ChordModelConfig,
+    Conditioning,
+)
+from tools.music.genres import GENRES
+from tools.music.harmony import Key, roman_to_chord
 from training.chord_data import ChordSequence, data_hash, describe_mix
 
 MODEL_GENRES = (*GENRES, "classical")

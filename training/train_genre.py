@@ -3,7 +3,7 @@
     bandmate train genre lyrics.csv --text-column lyrics --label-column genre
 
 Genre labels are mapped to bandmate's genres the way user requests are
-(:func:`tools.genre.resolve_genre`: "rap" is hip hop, "soul" is r&b). Lyrics are
+(:func:`tools.songwriting.genre.resolve_genre`: "rap" is hip hop, "soul" is r&b). Lyrics are
 embedded once (the encoder is frozen); the head trains full-batch in seconds. A
 tenth of the rows (by a hash of the lyrics) is held out unless a validation CSV is given.
 """
@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from tools.chord_model import save_checkpoint
-from tools.genre import GENRES, resolve_genre
-from tools.genre_head import GenreHead, GenreHeadConfig
-from tools.types import ToolError
+from core.errors import ToolError
+from tools.models.checkpoints import save_checkpoint
+from tools.models.genre_head import GenreHead, GenreHeadConfig
+from tools.music.genres import GENRES
+from tools.songwriting.genre import resolve_genre
 from training.metrics import classification_scores
 
 

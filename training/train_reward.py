@@ -27,11 +27,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tools.chord_model import MODES, SPECIALS, save_checkpoint
+from core.errors import ToolError
 from tools.feedback import Rating
-from tools.harmony import Chord, Key, chord_to_roman, common_name, parse_chord, parse_key, roman_to_chord
-from tools.reward_model import RewardConfig, RewardModel
-from tools.types import ToolError
+from tools.models.checkpoints import save_checkpoint
+from tools.models.chord_model import MODES, SPECIALS
+from tools.models.reward_model import RewardConfig, RewardModel
+from tools.music.harmony import (
+    Chord,
+    Key,
+    chord_to_roman,
+    common_name,
+    parse_chord,
+    parse_key,
+    roman_to_chord,
+)
 from training.chord_data import ChordSequence, data_hash, describe_mix, estimate_key
 from training.metrics import tonal_step
 from training.train_chords import MODEL_GENRES, build_vocab

@@ -1,4 +1,4 @@
-"""Train the audio tagger (:mod:`tools.tagger`) on a synthetic corpus whose clips know their true labels.
+"""Train the audio tagger (:mod:`tools.listening.tagger`) on a synthetic corpus whose clips know their true labels.
 
     python -m training.train_tagger --out tools/data/audio-tagger.pt     # the shipped checkpoint's settings
 
@@ -21,9 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tools.audio_io import load_audio
-from tools.chord_model import save_checkpoint
-from tools.tagger import INSTRUMENT_FAMILY, AudioTagger, TaggerConfig, clip_features
+from core.audio_io import load_audio
+from tools.listening.tagger import INSTRUMENT_FAMILY, clip_features
+from tools.models.checkpoints import save_checkpoint
+from tools.models.tagger import AudioTagger, TaggerConfig
 from training.data_synth import SynthConfig, synthesize
 
 NOTTINGHAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham"

@@ -1,0 +1,165 @@
+"""The embedded backend: the tool-call grammar and its parsing (fast), and the real GGUF model end to end (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from assistant.capabilities import ToolContext
+from assistant.local_llm import (
+    RESPOND,
+    _tools_still_allowed,
+    drop_ungrounded_args,
+    parse_tool_reply,
+    tool_call_schema,
+    tools_prompt,
+)
+from assistant.toolkit import build_toolkit
+from core.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def openai_tools(tmp_path_factory):
+    ctx = ToolContext(outputs=tmp_path_factory.mktemp("out"), text_generator=lambda: None)
+    return [convert_to_openai_tool(t) for t in build_toolkit(ctx)]
+
+
+def test_schema_offers_every_tool_and_respond(openai_tools):
+    schema = tool_call_schema(openai_tools)
+    names = [opt["properties"]["tool"]["const"] for opt in schema["anyOf"]]
+    assert names[-1] == RESPOND and set(names[:-1]) == {t["function"]["name"] for t in openai_tools}
+    caption = next(o for o in schema["anyOf"] if o["properties"]["tool"]["const"] == "caption_tags")
+    assert caption["properties"]["arguments"]["required"] == ["tags"]
+    # a closed set of instructions is an enum the grammar enforces
+    assert "prediction_attribute" in json.dumps(caption["properties"]["arguments"]["properties"]["instruction"])
+
+
+def test_grammar_compiles_for_the_whole_toolkit(openai_tools):
+    llama_cpp = pytest.importorskip("llama_cpp")
+    grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(tool_call_schema(openai_tools)), verbose=False)
+    assert grammar is not None
+
+
+def test_tools_prompt_lists_arguments_compactly(openai_tools):
+    text = tools_prompt(openai_tools)
+    assert "- compose_song:" in text and '"prompt" (string, required)' in text
+    assert len(text) < 6000  # it is read on every call by a small model on 2 cores
+
+
+def test_parse_reply_into_tool_calls_or_text():
+    call = parse_tool_reply('{"tool": "analyze_audio", "arguments": {"path": "/a.wav"}}')
+    assert call.tool_calls[0]["name"] == "analyze_audio" and call.tool_calls[0]["args"] == {"path": "/a.wav"}
+    text = parse_tool_reply('{"tool": "respond", "arguments": {"text": " Hello! "}}')
+    assert text.content == "Hello!" and not text.tool_calls
+    cut = parse_tool_reply('{"tool": "respond", "arguments": {"text": "Hel')
+    assert not cut.tool_calls and "again" in cut.content
+    # a runaway optional argument cut off by max_tokens: the complete arguments before it survive
+    runaway = parse_tool_reply('{"tool": "compose_song", "arguments": {"prompt": "a sad folk song", "genre": "folk", '
+                               '"lyrics": "I\'ll miss the sun, I\'ll miss the rain, I\'ll miss')
+    assert runaway.tool_calls[0]["args"] == {"prompt": "a sad folk song", "genre": "folk"}
+
+
+def test_guessed_optional_arguments_are_dropped():
+    schema = {"required": ["prompt"]}
+    args = {"prompt": "leaving home", "genre": "folk", "mood": "sad", "key": "A minor", "tempo": 120, "length_seconds": 300}
+    assert drop_ungrounded_args(args, schema, "write me a sad folk song about leaving home") == {
+        "prompt": "leaving home", "genre": "folk", "mood": "sad"}
+    kept = drop_ungrounded_args({"prompt": "x", "length_seconds": 180, "key": "E minor"}, schema,
+                                "a three minute song in E minor")
+    assert kept == {"prompt": "x", "length_seconds": 180, "key": "E minor"}
+
+
+def test_a_theme_copied_from_a_tool_description_becomes_the_users_words():
+    schema = {"required": ["prompt"]}
+    user = "write and record a blues song in E minor about losing my job\n\nAttached files: /tmp/a.ogg"
+    assert drop_ungrounded_args({"prompt": "my first car", "genre": "blues"}, schema, user) == {
+        "prompt": "write and record a blues song in E minor about losing my job", "genre": "blues"}
+    assert drop_ungrounded_args({"prompt": "losing the job"}, schema, user) == {"prompt": "losing the job"}
+
+
+def test_a_tool_that_answered_is_not_offered_again_in_the_same_turn(openai_tools):
+    msgs = [HumanMessage("render C G"), AIMessage(content="", tool_calls=[{"name": "render_music", "args": {}, "id": "1"}]),
+            ToolMessage("ok", tool_call_id="1", name="render_music")]
+    allowed = {t["function"]["name"] for t in _tools_still_allowed(msgs, openai_tools)}
+    assert "render_music" not in allowed and "caption_tags" in allowed
+    msgs.append(HumanMessage("again please"))
+    assert "render_music" in {t["function"]["name"] for t in _tools_still_allowed(msgs, openai_tools)}
+
+
+# -- the real embedded model (minutes on 2 cores) -----------------------------
+@pytest.fixture(scope="module")
+def local_model():
+    from assistant.llm import make_chat_model
+
+    return make_chat_model(Settings(_env_file=None))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text,tool", [
+    ("write me a sad folk song about leaving home", "compose_song"),
+    ("caption these tags: piano, calm, ambient", "caption_tags"),
+    ("What key is this clip in?\n\nAttached files: /tmp/clip.ogg", "analyze_audio"),
+    ("hi, what can you do?", None),
+])
+def test_embedded_model_routes_requests(local_model, openai_tools, text, tool):
+    from assistant.agent import system_prompt
+
+    reply = local_model.bind_tools(openai_tools).invoke([SystemMessage(system_prompt()), HumanMessage(text)])
+    assert (reply.tool_calls[0]["name"] if reply.tool_calls else None) == tool
+    if tool is None:
+        assert reply.content.strip()
+
+
+@pytest.mark.slow
+def test_embedded_model_trims_history_to_fit_the_context(local_model, openai_tools):
+    long_turns = []
+    for i in range(40):
+        long_turns += [HumanMessage(f"turn {i}: " + "tell me about chords " * 30), AIMessage(content="Chords are notes together. " * 20)]
+    prompt = local_model.build_prompt([SystemMessage("sys"), *long_turns, HumanMessage("last")], openai_tools, reserve=400)
+    assert local_model.count_tokens(prompt) <= local_model.n_ctx - 400
+    assert "last" in prompt and "turn 0:" not in prompt
+
+
+@pytest.mark.slow
+def test_ask_end_to_end_on_the_embedded_model(tmp_path):
+    """The README's main job: the CLI asks the embedded model for a song and gets real files."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDMATE_")}
+    env["BANDMATE_OUTPUT_DIR"] = str(tmp_path / "out")
+    proc = subprocess.run([sys.executable, "-m", "cli.app", "ask", "write me a sad folk song about leaving home"],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    made = list(Path(tmp_path / "out").rglob("*"))
+    assert any(p.suffix == ".wav" for p in made) and any(p.suffix == ".mid" for p in made)
+    assert "compose_song" in proc.stdout
+
+
+def test_file_tools_are_offered_only_when_the_message_has_a_file(openai_tools):
+    def names(text):
+        return {t["function"]["name"] for t in _tools_still_allowed([HumanMessage(text)], openai_tools)}
+
+    assert "analyze_audio" not in names("what is a minor key?")
+    assert "answer_audio_question" not in names("describe music with violin, sad, slow")
+    assert {"analyze_audio", "answer_audio_question", "caption_audio"} <= names("what key?\n\nAttached files: /tmp/a.ogg")
+    assert "analyze_audio" in names("get me the bpm of /tmp/clips/demo.wav")
+    assert "compose_song" in names("hello") and "search_similar" in names("find calm piano in my music")
+
+
+def test_the_lyrics_classifier_is_offered_only_when_the_message_holds_lyrics(openai_tools):
+    def offered(text):
+        return "classify_genre" in {t["function"]["name"] for t in _tools_still_allowed([HumanMessage(text)], openai_tools)}
+
+    assert not offered("Do you know what a minor key is?")
+    assert not offered("what mood does this music have?\n\nAttached files: /tmp/waltz.ogg, /tmp/other.ogg")
+    assert not offered("What genre is 'Hey Jude'?")  # a title, not lyrics
+    assert offered("classify the genre of: 'We rise from the ashes, steel in our veins'")
+    assert offered("what genre is this: we rise from the ashes with steel in our veins")
+    assert offered("Which genre?\nI walk the line\nBecause you're mine\nI keep my eyes wide open")
+    assert offered("genre of “the wheels on the bus go round and round”")

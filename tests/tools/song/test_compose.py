@@ -1,0 +1,298 @@
+"""The whole songwriting pipeline on real renders: timing, key, chords, melody, lyrics, determinism, errors."""
+
+from dataclasses import replace
+
+import librosa
+import mido
+import numpy as np
+import pytest
+
+from core.errors import ToolError
+from tests.support.fakes import ScriptedTextGenerator
+from tools.listening.analyze import analyze_audio, key_pitch_class
+from tools.music.harmony import parse_chord, parse_key
+from tools.music.score import SectionMark
+from tools.rendering.render import parse_chord_chart
+from tools.song.compose import SongRequest, _program_name, compose_song
+from tools.songwriting.arrangement import (
+    CLAP,
+    KICK,
+    SNARE,
+    STYLES,
+    arrange,
+    backing_parts,
+)
+from tools.songwriting.chord_rules import RuleBasedChordGenerator
+
+LYRICS = """[Verse 1]
+I walked along the river in the rain
+Every stone remembers every name
+[Chorus]
+Carry me home, carry me home tonight
+Under the stars I will find the light
+[Verse 2]
+Morning comes in golden on the town
+Church bells ringing softly all around
+[Chorus]
+Carry me home, carry me home tonight
+Under the stars I will find the light
+"""
+
+
+def _request(**kw):
+    base = dict(prompt="a river at night", lyrics=LYRICS, length_seconds=25.0, seed=0)
+    return SongRequest(**{**base, **kw})
+
+
+def _track_notes(path, name):
+    """(start beat, end beat, pitch) of the named MIDI track."""
+    midi = mido.MidiFile(str(path))
+    for track in midi.tracks:
+        if track.name == name:
+            now, active, out = 0, {}, []
+            for msg in track:
+                now += msg.time
+                if msg.type == "note_on" and msg.velocity:
+                    active[msg.note] = now
+                elif msg.type in ("note_off", "note_on") and msg.note in active:
+                    out.append((active.pop(msg.note) / midi.ticks_per_beat, now / midi.ticks_per_beat, msg.note))
+            return sorted(out)
+    raise AssertionError(f"no track {name}")
+
+
+def _chart_spans(song):
+    """(start beat, end beat, chord) for every chord in the written chord chart."""
+    bars = parse_chord_chart((song.folder / "chords.txt").read_text())
+    beats = int(song.meter.split("/")[0])
+    spans = []
+    for i, symbols in enumerate(bars):
+        length = beats / len(symbols)
+        spans += [(i * beats + j * length, i * beats + (j + 1) * length, parse_chord(s)) for j, s in enumerate(symbols)]
+    return spans
+
+
+def _measured_tempo(y, sr):
+    _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=256)
+    return 60.0 / np.median(np.diff(librosa.frames_to_time(beats, sr=sr, hop_length=256)))
+
+
+RENDERS = {
+    "rock": dict(genre="rock"),
+    "electronic": dict(genre="electronic", tempo=128),
+    "sad folk": dict(genre="folk", mood="sad", tempo=84, seed=3),
+    "pop in F#": dict(genre="pop", key="F#", seed=1),
+    "jazz": dict(genre="jazz", seed=2),
+}
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("songs")
+    return {name: compose_song(_request(**kw), llm=None, out_dir=out) for name, kw in RENDERS.items()}
+
+
+@pytest.fixture(scope="module")
+def audio(songs):
+    return {name: librosa.load(str(song.folder / "song.wav"), sr=22050) for name, song in songs.items()}
+
+
+def test_song_has_every_file(songs):
+    song = songs["rock"]
+    assert sorted(f.path.name for f in song.files) == [
+        "chords.txt", "lead-sheet.musicxml", "lyrics.txt", "piano-roll.png", "song.json", "song.mid", "song.ogg", "song.wav"]
+    assert all(f.path.is_file() and f.path.parent == song.folder for f in song.files)
+    assert song.folder.name.startswith("carry-me-home")
+    assert song.genre == "rock" and song.tempo > 0 and song.key and song.lyrics.sections
+
+
+@pytest.mark.parametrize("name", list(RENDERS))
+def test_wav_is_audible_and_as_long_as_the_score(songs, audio, name):
+    y, sr = audio[name]
+    assert np.abs(y).max() > 0.05
+    trimmed, _ = librosa.effects.trim(y, top_db=60)
+    assert abs(len(y) / sr - songs[name].score.duration_seconds) <= 1.0
+    assert abs(len(trimmed) / sr - songs[name].score.duration_seconds) <= 1.0
+
+
+@pytest.mark.parametrize("name", ["rock", "electronic", "sad folk"])
+def test_measured_tempo_matches_the_requested_one(songs, audio, name):
+    measured = _measured_tempo(*audio[name])
+    wanted = songs[name].tempo
+    assert any(abs(measured - wanted * f) <= 0.03 * wanted * f for f in (0.5, 1, 2)), (measured, wanted)
+    if "tempo" in RENDERS[name]:
+        assert wanted == RENDERS[name]["tempo"]
+
+
+def test_estimated_key_matches_the_chosen_key_for_most_songs(songs):
+    # bandmate's own analyzer (pretrained key model + chroma + chords) on the rendered WAVs: a bare Krumhansl
+    # profile reads a jazz ii-V chorus as the key of its V.
+    hits = []
+    for song in songs.values():
+        key = parse_key(song.key)
+        found = analyze_audio(song.folder / "song.wav").key
+        hits.append(found is not None and key_pitch_class(found) in {(key.tonic_pc, key.mode),
+                                                                    (key.relative.tonic_pc, key.relative.mode)})
+    assert sum(hits) >= 4, hits
+    assert songs["pop in F#"].key == "F# major"
+    assert songs["sad folk"].key.endswith("minor")
+
+
+@pytest.mark.parametrize("name", list(RENDERS))
+def test_chords_in_the_midi_match_the_chord_chart(songs, name):
+    song = songs[name]
+    spans = _chart_spans(song)
+    assert [c.symbol for _, _, c in spans] == [s.chord.symbol for s in song.chords]
+    comp = _track_notes(song.folder / "song.mid", "chords")
+    bass = _track_notes(song.folder / "song.mid", "bass")
+    for start, end, chord in spans:
+        played = {p % 12 for s, _, p in comp if start - 1e-6 <= s < end - 1e-6}
+        assert played == set(chord.pitch_classes), (start, chord.symbol)
+        first_bass = min((n for n in bass if start - 1e-6 <= n[0] < end), default=None)
+        assert first_bass is not None and first_bass[2] % 12 == chord.root_pc
+
+
+@pytest.mark.parametrize("name", list(RENDERS))
+def test_melody_is_singable_and_fits_the_chords(songs, name):
+    song = songs[name]
+    beats = int(song.meter.split("/")[0])
+    spans = _chart_spans(song)
+    melody = _track_notes(song.folder / "song.mid", "melody")
+    strong = [(s, p) for s, _, p in melody if abs(s - round(s)) < 1e-6 and round(s) % beats in ((0, 2) if beats == 4 else (0,))]
+    fits = [p % 12 in next(c for a, b, c in spans if a <= s < b).pitch_classes for s, p in strong]
+    assert len(fits) >= 5 and sum(fits) / len(fits) >= 0.8
+    pitches = [p for _, _, p in melody]
+    assert max(pitches) - min(pitches) <= 17  # an octave and a fourth
+    steps = [abs(b - a) for a, b in zip(pitches, pitches[1:])]
+    assert sum(s <= 2 for s in steps) / len(steps) >= 0.5 and max(steps) <= 12
+
+
+@pytest.mark.parametrize("name", ["rock", "pop in F#"])
+def test_one_melody_note_per_syllable_with_lyrics_in_the_lead_sheet(songs, name):
+    from music21 import converter, harmony
+
+    song = songs[name]
+    sung = [syll for s in song.sections for line in s.lines
+            for syll, _ in next(ln for sec in song.lyrics.sections for ln in sec.lines if ln.text == line).sung()]
+    assert len(_track_notes(song.folder / "song.mid", "melody")) == len(sung)
+    sheet = converter.parse(str(song.folder / "lead-sheet.musicxml"))
+    sheet_notes = [n for n in sheet.recurse().notes if n.lyric]
+    assert [n.lyric for n in sheet_notes] == [s.strip() for s in sung]
+    assert [n.pitch.midi for n in sheet_notes] == [p for _, _, p in _track_notes(song.folder / "song.mid", "melody")]
+    symbols = [parse_chord(c.figure.replace("-", "b")).pitch_classes for c in sheet.recurse().getElementsByClass(harmony.ChordSymbol)]
+    assert [set(p) for p in symbols] == [set(s.chord.pitch_classes) for s in song.chords]
+
+
+def test_same_request_and_seed_give_byte_identical_midi(tmp_path):
+    first = compose_song(_request(genre="country"), llm=None, out_dir=tmp_path / "a", render_audio=False)
+    second = compose_song(_request(genre="country"), llm=None, out_dir=tmp_path / "b", render_audio=False)
+    other = compose_song(_request(genre="country", seed=5), llm=None, out_dir=tmp_path / "c", render_audio=False)
+    assert (first.folder / "song.mid").read_bytes() == (second.folder / "song.mid").read_bytes()
+    assert (first.folder / "song.mid").read_bytes() != (other.folder / "song.mid").read_bytes()
+    assert not (first.folder / "song.wav").exists()
+
+
+def test_lyrics_from_the_llm_and_genre_from_the_lyrics(tmp_path):
+    reply = ("Here's your song!\n[Verse 1]\nMy pickup truck is rusted at the seams\nDown the dirt road past the county line\n"
+             "[Chorus]\nWhiskey on the front porch, cowboy boots\nSmall town Friday night with you\n")
+    llm = ScriptedTextGenerator([reply])
+    song = compose_song(SongRequest(prompt="a small town Friday night", mood="happy"), llm=llm, out_dir=tmp_path,
+                        render_audio=False)
+    assert "small town Friday night" in llm.calls[0]["prompt"]
+    assert "[Chorus]" in llm.calls[0]["prompt"] and "[Bridge]" not in llm.calls[0]["prompt"]  # sized for 60-90 s
+    assert [s.label for s in song.lyrics.sections] == ["Verse 1", "Chorus"]
+    assert song.genre == song.genre_scores[0].genre == "country"
+    assert any("country" in n for n in song.notes)
+    assert 60 <= song.duration_seconds <= 90 + 4 * 60 * 4 / song.tempo  # the default length
+    assert song.key.endswith("major")  # happy
+
+
+def test_length_and_instruments_follow_the_request(tmp_path):
+    song = compose_song(_request(genre="pop", length_seconds=40, instruments=["piano", "strings"]),
+                        llm=None, out_dir=tmp_path, render_audio=False)
+    bar = 4 * 60 / song.tempo
+    assert abs(song.duration_seconds - 40) <= max(bar, 4.0)
+    tracks = mido.MidiFile(str(song.folder / "song.mid")).tracks
+    assert {m.program for t in tracks for m in t if m.type == "program_change"} == {0, 48}
+    assert not any(getattr(m, "channel", None) == 9 for t in tracks for m in t)  # no drums asked for
+    long = compose_song(_request(genre="rock", length_seconds=180), llm=None, out_dir=tmp_path, render_audio=False)
+    assert abs(long.duration_seconds - 180) <= 4 * 60 * 4 / long.tempo
+    assert sum(1 for s in long.sections if s.kind == "chorus") >= 3  # extended with choruses and a solo
+
+
+def test_lyrics_the_user_wrote_are_all_sung_when_no_length_is_asked(tmp_path):
+    song = compose_song(_request(genre="folk", length_seconds=None), llm=None, out_dir=tmp_path, render_audio=False)
+    sung = [s.label for s in song.sections if s.lines]
+    assert sung[:4] == ["Verse 1", "Chorus", "Verse 2", "Chorus"] and not song.notes
+    assert song.duration_seconds >= 60
+
+
+def test_typographic_lyrics_survive_into_the_midi(tmp_path):
+    lyrics = "[Verse]\nDon’t you cry, ma chérie\nThe café lights are low\n"
+    song = compose_song(_request(lyrics=lyrics, genre="jazz"), llm=None, out_dir=tmp_path, render_audio=False)
+    text = "".join(m.text for t in mido.MidiFile(str(song.folder / "song.mid"), charset="utf-8").tracks
+                   for m in t if m.type == "lyrics")
+    assert "Don’t" in text and "ché" in text
+
+
+def test_waltz_is_in_three_four(tmp_path):
+    song = compose_song(_request(genre="country", subgenres=["waltz"]), llm=None, out_dir=tmp_path, render_audio=False)
+    meter = next(m for t in mido.MidiFile(str(song.folder / "song.mid")).tracks for m in t if m.type == "time_signature")
+    assert song.meter == "3/4" and (meter.numerator, meter.denominator) == (3, 4)
+
+
+def test_unknown_genre_goes_to_the_closest_and_says_so(tmp_path):
+    song = compose_song(_request(genre="hiphop"), llm=None, out_dir=tmp_path, render_audio=False)
+    assert song.genre == "hip hop" and any("hiphop" in n for n in song.notes)
+
+
+def _drum_steps(arr, drum):
+    chords = RuleBasedChordGenerator().progression(section="verse", bars=2, key=arr.key, genre=arr.genre,
+                                                   beats_per_bar=arr.beats_per_bar)
+    parts = backing_parts(arr, chords, [SectionMark("Verse", "verse", 0, 2)])
+    drums = next((p for p in parts if p.is_drums), None)
+    return None if drums is None else sorted({n.start for n in drums.notes if n.pitch == drum and n.start < arr.beats_per_bar})
+
+
+def test_arrangement_follows_genre_and_mood():
+    sad, happy = arrange("pop", "sad"), arrange("pop", "happy")
+    assert sad.key.mode == "minor" and happy.key.mode == "major" and sad.tempo < happy.tempo
+    assert _drum_steps(arrange("folk", "tender", subgenres=["ballad"]), KICK) is None  # folk ballad: no drums
+    assert _drum_steps(arrange("rock"), SNARE) == [1.0, 3.0]  # backbeat
+    assert _drum_steps(arrange("electronic"), KICK) == [0.0, 1.0, 2.0, 3.0]  # four on the floor
+    assert _drum_steps(arrange("electronic"), CLAP) == [1.0, 3.0]
+    assert arrange("jazz").swing > 0 and arrange("blues").feel == "shuffle" and arrange("rock").swing == 0
+    assert arrange("pop", key="Bbm").key == parse_key("Bbm") and arrange("pop", tempo=77).tempo == 77
+
+
+@pytest.mark.parametrize("genre", sorted(STYLES))
+def test_every_genre_band_is_named_in_the_reply(genre):
+    """The reply lists the band by name ("synth brass"), never as a bare "GM program 90"."""
+    arr = arrange(genre)
+    programs = [p for p in (arr.melody_program, arr.chord_program, arr.pad_program, arr.bass_program) if p is not None]
+    assert programs and all("GM program" not in _program_name(p) for p in programs)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(tempo=10), "between 30 and 300"),
+    (dict(tempo=400), "between 30 and 300"),
+    (dict(key="H major"), "key"),
+    (dict(instruments=["zzzzophone"]), "instrument"),
+    (dict(lyrics=None), "language model"),
+    (dict(length_seconds=2), "length"),
+])
+def test_bad_requests_are_tool_errors(tmp_path, change, message):
+    with pytest.raises(ToolError, match=message):
+        compose_song(replace(_request(), **change), llm=None, out_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_render_leaves_no_half_written_song(tmp_path):
+    with pytest.raises(ToolError, match="fluid-soundfont-gm"):
+        compose_song(_request(genre="rock"), llm=None, out_dir=tmp_path, soundfont=tmp_path / "none.sf2")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_folder_is_a_tool_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ToolError, match="output folder"):
+        compose_song(_request(), llm=None, out_dir=tmp_path / "file" / "songs")

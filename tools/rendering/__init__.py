@@ -1,0 +1,1 @@
+"""Rendering: scores to MIDI, WAV/OGG (fluidsynth), an engraved lead sheet, and piano-roll pictures."""
