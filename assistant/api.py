@@ -17,6 +17,7 @@ from typing import Any, Literal
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from assistant.conversation import STATE_MESSAGE, ThreadStates, state_message
 from assistant.llm import (
     ChatTextGenerator,
     LLMConfigError,
@@ -118,7 +119,7 @@ class Assistant:
     def _build_agent(self):
         if self._agent is None:
             from assistant.agent import build_agent, open_memory
-            from assistant.capabilities import ToolContext
+            from assistant.context import ToolContext
             from assistant.toolkit import build_toolkit
 
             ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator,
@@ -146,12 +147,14 @@ class Assistant:
     def stream(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Iterator[Event]:
         """Like :meth:`chat`, yielding progress events as tools start and finish; the last event is the reply."""
         content = _with_attachments(text, attachments)
+        remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
+        messages = ([remembered] if remembered else []) + [HumanMessage(content)]
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_tool_steps + 8}
         steps: list[ToolStep] = []
         pending: dict[str, tuple[str, dict]] = {}
         final_text = ""
         try:
-            for update in self._get_agent().stream({"messages": [HumanMessage(content)]}, config, stream_mode="updates"):
+            for update in self._get_agent().stream({"messages": messages}, config, stream_mode="updates"):
                 for node_update in update.values():
                     for msg in (node_update or {}).get("messages", []) if isinstance(node_update, dict) else []:
                         if isinstance(msg, AIMessage) and msg.tool_calls:
@@ -180,7 +183,7 @@ class Assistant:
         state = self._get_agent().get_state({"configurable": {"thread_id": thread_id}})
         turns = []
         for msg in state.values.get("messages", []):
-            if isinstance(msg, HumanMessage):
+            if isinstance(msg, HumanMessage) and msg.name != STATE_MESSAGE:
                 turns.append(("user", _text_of(msg)))
             elif isinstance(msg, AIMessage) and not msg.tool_calls:
                 turns.append(("assistant", _text_of(msg)))

@@ -8,44 +8,12 @@ the CLI subcommands call the same functions, so both paths do the same thing.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from assistant.context import ToolContext, ToolOutput
 from core.outputs import OutputFile
-from core.settings import get_settings
-from core.textgen import TextGenerator
-
-
-@dataclass
-class ToolContext:
-    """What tools need from the assistant: where to write files and which LLM writes text."""
-
-    outputs: Path
-    text_generator: Callable[[], TextGenerator]
-    home: Path = field(default_factory=lambda: get_settings().home_dir)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def thread_dir(self, thread_id: str) -> Path:
-        """The output folder of one conversation thread (thread ids like 'discord:123' become safe names)."""
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", thread_id).strip("._") or "default"
-        return self.outputs / safe
-
-
-@dataclass
-class ToolOutput:
-    """What a tool function returns: text for the model, and files/display text for the person."""
-
-    summary: str
-    files: list[OutputFile] = field(default_factory=list)
-    display: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def artifact(self) -> dict[str, Any]:
-        return {"files": [f.to_dict() for f in self.files], "display": self.display, "data": self.data}
-
 
 Instruction = Literal["writing", "summary", "paraphrase", "prediction_attribute"]
 
@@ -66,18 +34,77 @@ def compose_song(
     lyrics: str | None = None,
     seed: int = 0,
 ) -> ToolOutput:
-    """Write and produce a whole song (lyrics, chords, melody, arrangement, audio and score files)."""
-    from tools.song.compose import SongRequest
-    from tools.song.compose import compose_song as compose
+    """Write and produce a whole song (lyrics, chords, melody, arrangement, audio and score files).
 
+    "Make that into a song" right after lyrics were written sets those lyrics, on their theme.
+    """
+    from tools.song.compose import compose_song as compose
+    from tools.song.song import SongRequest
+
+    state = ctx.state()
+    if lyrics is None and state.lyrics and state.last_made() == "lyrics" and refers_back(prompt):
+        remembered = state.lyrics
+        prompt, lyrics, title = remembered.prompt or prompt, remembered.text, title or remembered.title
+        genre, mood = genre or remembered.genre, mood or remembered.mood
     request = SongRequest(prompt=prompt, title=title, artist=artist, genre=genre, era=era, mood=mood, key=key,
                           tempo=tempo, length_seconds=length_seconds, instruments=instruments or None,
                           lyrics=lyrics, seed=seed)
     song = compose(request, llm=None if lyrics else ctx.text_generator(), out_dir=out_dir)
+    ctx.remember(song=str(song.folder))
     kinds = ", ".join(sorted({f.kind for f in song.files}))
     summary = f"Made the song {song.summary()}\nFiles made: {kinds}."
     display = f"{song.summary()}\n\n{song.lyrics.text()}".strip()
     return ToolOutput(summary=summary, files=list(song.files), display=display, data=song.to_dict())
+
+
+def revise_song(ctx: ToolContext, out_dir: Path, request: str) -> ToolOutput:
+    """Change the current song as asked in words ("faster", "in a major key", "piano only", "new chords for
+    the chorus", "go back to the previous version"), keeping everything else."""
+    from tools.song.revise import previous_version
+    from tools.song.revision_text import is_undo, parse_revision
+
+    song = ctx.state().current_song()
+    if is_undo(request):
+        earlier = previous_version(song)
+        ctx.remember(song=str(earlier.folder))
+        summary = f'Back to version {earlier.version} of "{earlier.title}": {earlier.summary().splitlines()[0]}'
+        return ToolOutput(summary=summary, files=list(earlier.files), display=summary, data=earlier.to_dict())
+    return revise(ctx, parse_revision(request), song)
+
+
+def revise(ctx: ToolContext, revision, song=None) -> ToolOutput:
+    """Apply a typed :class:`tools.song.revise.Revision` to ``song`` (default: the thread's current song) and
+    make the new version the current one. The CLI's ``bandmate revise`` options arrive here too."""
+    from tools.song.revise import revise_song as apply
+
+    song = song or ctx.state().current_song()
+    needs_llm = revision.rewrite_lyrics or (revision.add_section not in (None, "solo", "instrumental"))
+    revised = apply(song, revision, llm=ctx.text_generator() if needs_llm else None)
+    new = revised.song
+    ctx.remember(song=str(new.folder))
+    display = revised.summary()
+    if "lyrics" not in revised.kept:
+        display += f"\n\n{new.lyrics.text()}"
+    return ToolOutput(summary=revised.summary(), files=list(new.files), display=display,
+                      data={**new.to_dict(), "changes": list(revised.changes), "kept": list(revised.kept)})
+
+
+def recall(ctx: ToolContext, out_dir: Path, question: str) -> ToolOutput:
+    """Answer a question about the song, chords, lyrics or clip of this conversation, from what was stored."""
+    from assistant.recall import recall as answer
+
+    text = answer(question, ctx.state())
+    return ToolOutput(summary=text, display=text)
+
+
+_BACK_WORDS = set("""that this it these those them lyrics words song songs tune track music into a an the make turn
+use set put to with please now full whole real proper one of out from can you could would song's""".split())
+
+
+def refers_back(text: str | None) -> bool:
+    """Does ``text`` only point back at something already made ("that", "make it into a song")?"""
+    words = [w for w in "".join(c if c.isalnum() or c == "'" else " " for c in (text or "").lower()).split()]
+    return not words or all(w in _BACK_WORDS for w in words)
 
 
 def write_lyrics(
@@ -91,11 +118,14 @@ def write_lyrics(
     era: str | None = None,
 ) -> ToolOutput:
     """Write lyrics only, in sections with syllable counts."""
-    from tools.songwriting.lyrics import write_lyrics as write
+    from assistant.conversation import LyricsMemory
+    from tools.songwriting.lyric_writing import LyricsBrief
+    from tools.songwriting.lyric_writing import write_lyrics as write
 
-    brief = {"prompt": prompt, "genre": genre, "mood": mood, "title": title, "artist": artist, "era": era}
+    brief = LyricsBrief(prompt=prompt, genre=genre, mood=mood, title=title, artist=artist, era=era)
     lyrics = write(brief, ctx.text_generator())
     text = lyrics.text()
+    ctx.remember(lyrics=LyricsMemory(lyrics.title, text, prompt=prompt, genre=genre, mood=mood))
     return ToolOutput(summary=f"Wrote lyrics ({len(lyrics.sections)} sections):\n{text}", display=text, data=lyrics.to_dict())
 
 
@@ -120,23 +150,35 @@ def suggest_chords(
     seed: int = 0,
 ) -> ToolOutput:
     """Suggest a chord progression for a genre, mood, key or lyrics."""
+    from assistant.conversation import ChordsMemory
     from tools.songwriting.chords import suggest_progression
 
     prog = suggest_progression(genre=genre, mood=mood, key=key, lyrics=lyrics, bars=bars, seed=seed)
+    ctx.remember(chords=ChordsMemory(" ".join(",".join(bar) for bar in prog.bars()), str(prog.key), prog.genre))
     return ToolOutput(summary=prog.summary(), display=prog.summary(), data=prog.to_dict())
 
 
 def render_music(
     ctx: ToolContext,
     out_dir: Path,
-    source: str,
+    source: str | None = None,
     tempo: float | None = None,
     instrument: str | None = None,
 ) -> ToolOutput:
-    """Render chords typed as text, a MIDI file or a MusicXML file to audio."""
-    from tools.rendering.render import render_any
+    """Render chords typed as text, a MIDI file or a MusicXML file to audio; "render that" plays the
+    chords suggested last in this conversation."""
+    from assistant.conversation import ChordsMemory
+    from core.errors import ToolError
+    from tools.rendering.render import is_file_source, render_any
 
+    remembered = ctx.state().chords
+    if refers_back(source) and remembered:
+        source = remembered.chords.replace(",", " ")
+    elif not source or refers_back(source):
+        raise ToolError("Say what to play: chords like 'C G Am F', or a .mid or .musicxml file.")
     result = render_any(source, out_dir, tempo=tempo, instrument=instrument)
+    if not is_file_source(source):
+        ctx.remember(chords=ChordsMemory(" ".join(source.split()), source="rendered"))
     summary = f"Rendered {result.duration_seconds:.1f} s of audio at {result.tempo:g} BPM."
     if result.notes:
         summary += " " + " ".join(result.notes)
@@ -146,10 +188,12 @@ def render_music(
 
 def analyze_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
     """Measure tempo, beats, key, chords, loudness and drums; the full analysis is saved as JSON."""
+    from assistant.conversation import ClipMemory
     from core.files import atomic_write_text
     from tools.listening.analyze import analyze_audio as analyze
 
     analysis = analyze(path)
+    ctx.remember(clip=ClipMemory(str(path), tuple(analysis.to_facts())))
     facts = analysis.summary()
     report = atomic_write_text(out_dir / f"{Path(path).stem}.analysis.json", json.dumps(analysis.to_dict(), indent=1))
     return ToolOutput(summary=f"Analysis of {Path(path).name}:\n{facts}", files=[OutputFile.of(report, "analysis")],
@@ -181,18 +225,22 @@ def caption_tags(ctx: ToolContext, out_dir: Path, tags: list[str], instruction: 
 
 def caption_audio(ctx: ToolContext, out_dir: Path, path: str) -> ToolOutput:
     """Describe an audio clip from what its analysis measured."""
+    from assistant.conversation import ClipMemory
     from tools.listening.caption import caption_audio as caption
 
     result = caption(path, llm=ctx.text_generator())
+    ctx.remember(clip=ClipMemory(str(path)))
     return ToolOutput(summary=f"Caption: {result.text}\nTags: {', '.join(result.tags)}", display=result.text,
                       data=asdict(result))
 
 
 def answer_audio_question(ctx: ToolContext, out_dir: Path, path: str, question: str) -> ToolOutput:
     """Answer a question about a clip, grounded in its measured facts."""
+    from assistant.conversation import ClipMemory
     from tools.listening.audio_qa import answer_audio_question as answer
 
     result = answer(path, question, llm=ctx.text_generator())
+    ctx.remember(clip=ClipMemory(str(path), tuple(result.facts)))
     return ToolOutput(summary=f"Answer: {result.text}", display=result.text, data=asdict(result))
 
 

@@ -22,7 +22,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import Field, create_model
 
 from assistant import capabilities
-from assistant.capabilities import ToolContext, ToolOutput
+from assistant.context import ToolContext, ToolOutput
 from core.errors import ToolError
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def wrap(func: Callable[..., ToolOutput], ctx: ToolContext, spec: dict) -> BaseT
     def run(config: RunnableConfig = None, **kwargs: Any) -> tuple[str, dict]:
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id", "default")
         try:
-            out = func(ctx, ctx.thread_dir(str(thread_id)), **kwargs)
+            out = func(ctx.for_thread(str(thread_id)), ctx.thread_dir(str(thread_id)), **kwargs)
         except ToolError as exc:
             raise ToolException(str(exc)) from exc
         except Exception as exc:  # a bug, not the user's fault: say so, keep the conversation alive
@@ -65,6 +65,9 @@ def wrap(func: Callable[..., ToolOutput], ctx: ToolContext, spec: dict) -> BaseT
         response_format="content_and_artifact",
         handle_tool_error=True,
         handle_validation_error=True,
+        # An answer read off the conversation's state (or an edit's exact list of changes) is the reply
+        # itself: the model does not paraphrase it, so it cannot change a fact.
+        return_direct=bool(spec.get("return_direct", False)),
     )
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.agent import system_prompt  # noqa: E402
 from assistant.api import _with_attachments  # noqa: E402
-from assistant.capabilities import ToolContext
+from assistant.context import ToolContext
 from assistant.llm import describe_backend, make_chat_model  # noqa: E402
 from assistant.toolkit import build_toolkit  # noqa: E402
 from core.settings import Settings  # noqa: E402

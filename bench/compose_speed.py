@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from tools.rendering.synth import render_midi_to_wav
-from tools.song.compose import SongRequest, compose_song
+from tools.song.compose import compose_song  # noqa: E402
+from tools.song.song import SongRequest
 from tools.songwriting.genre import classify_genre
 
 LYRICS = """[Verse 1]

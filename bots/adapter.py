@@ -259,7 +259,7 @@ class BotCore:
 
     def uploads_dir(self, thread_id: str) -> Path:
         """Where a conversation's attachments are saved: ``uploads/`` in the thread's output folder."""
-        from assistant.capabilities import ToolContext
+        from assistant.context import ToolContext
 
         ctx = ToolContext(outputs=self.assistant.settings.outputs, text_generator=lambda: None)  # only for the folder name
         return ctx.thread_dir(thread_id) / "uploads"

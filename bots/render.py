@@ -206,4 +206,6 @@ _LABELS = {
     "caption_tags": "writing a caption",
     "caption_audio": "listening and describing",
     "answer_audio_question": "listening for the answer",
+    "revise_song": "revising the song",
+    "recall": "looking it up",
 }

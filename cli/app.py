@@ -90,7 +90,7 @@ def chat(thread: Annotated[str, typer.Option(help="Conversation thread (memory s
 # -- capabilities (mirror the Python API) ------------------------------------
 def _ctx():
     """A tool context for direct CLI use: files go to <outputs>/cli, text comes from the configured LLM."""
-    from assistant.capabilities import ToolContext
+    from assistant.context import ToolContext
     from assistant.llm import ChatTextGenerator, make_chat_model
 
     settings = get_settings()

@@ -10,17 +10,18 @@ from typing import Annotated, Optional
 import typer
 
 from assistant import capabilities as cap
+from assistant.context import ToolContext, ToolOutput
 from cli.errors import run
 from cli.output import JsonOpt, show
 
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the files (default: <outputs>/cli).")]
 
 
-def register(app: typer.Typer, make_ctx: Callable[[], cap.ToolContext]) -> None:
+def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
     """Add the capability subcommands to ``app``."""
 
-    def call(fn: Callable[..., cap.ToolOutput], out: Path | None, as_json: bool, **arguments) -> None:
-        def go() -> cap.ToolOutput:
+    def call(fn: Callable[..., ToolOutput], out: Path | None, as_json: bool, **arguments) -> None:
+        def go() -> ToolOutput:
             ctx = make_ctx()
             return fn(ctx, Path(out) if out else ctx.thread_dir("cli"), **arguments)
         show(run(go, as_json=as_json), as_json=as_json)
@@ -137,3 +138,43 @@ def register(app: typer.Typer, make_ctx: Callable[[], cap.ToolContext]) -> None:
     ) -> None:
         """Answer a question about an audio clip, grounded in what can be measured."""
         call(cap.answer_audio_question, None, as_json, path=str(path), question=question)
+
+    @app.command()
+    def revise(
+        request: Annotated[Optional[str], typer.Argument(help="The change in words: 'faster', 'in a major key', "
+                                                              "'piano only', 'new chords for the chorus', 'go back'.")] = None,
+        song: Annotated[Optional[Path], typer.Option(help="A song folder (default: the last song of the CLI thread).")] = None,
+        tempo: Annotated[Optional[float], typer.Option(help="New tempo in BPM, 30-300")] = None,
+        key: Annotated[Optional[str], typer.Option(help="New key, e.g. 'E minor'")] = None,
+        genre: Annotated[Optional[str], typer.Option(help="Arrange it as another genre")] = None,
+        instrument: Annotated[Optional[list[str]], typer.Option("--instrument", "-i", help="Play it on exactly these (repeatable)")] = None,
+        section: Annotated[Optional[str], typer.Option(help="The section --new-chords, --new-melody or --new-lyrics change")] = None,
+        new_chords: Annotated[bool, typer.Option("--new-chords", help="New chords (and melody) for --section")] = False,
+        new_melody: Annotated[bool, typer.Option("--new-melody", help="A new melody for --section")] = False,
+        new_lyrics: Annotated[Optional[str], typer.Option(help="New lyrics for --section, about this")] = None,
+        another_take: Annotated[bool, typer.Option("--another-take", help="New chords and melody, same lyrics")] = False,
+        undo: Annotated[bool, typer.Option("--undo", help="Go back to the previous version")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Change the last song (or a song folder) and keep the rest; each change is a new version beside it."""
+        from dataclasses import replace
+
+        from tools.song.revise import Revision
+        from tools.song.revision_text import is_undo, parse_revision
+        from tools.song.song import load_song
+
+        def go() -> ToolOutput:
+            ctx = make_ctx()
+            current = load_song(song) if song else ctx.state().current_song()
+            if undo or (request and is_undo(request)):
+                ctx.remember(song=str(current.folder))
+                return cap.revise_song(ctx, current.folder.parent, "go back to the previous version")
+            revision = parse_revision(request) if request else Revision()
+            options = {"tempo": tempo, "key": key, "genre": genre,
+                       "instruments": tuple(instrument) if instrument else None,
+                       "section": section, "regenerate": "chords" if new_chords else "melody" if new_melody else None,
+                       "rewrite_lyrics": new_lyrics is not None or None, "lyrics_about": new_lyrics or None,
+                       "new_take": another_take or None}
+            revision = replace(revision, **{k: v for k, v in options.items() if v is not None})
+            return cap.revise(ctx, revision, current)
+        show(run(go, as_json=as_json), as_json=as_json)

@@ -17,7 +17,10 @@ import numpy as np
 from core.errors import ToolError
 
 MAX_SECONDS = 20 * 60
-SILENCE_PEAK_DBFS = -60.0
+# The project's working rate: renders are written at it and analysis reads at it (madmom's networks
+# were trained on 44.1 kHz), so a rendered song is analysed without resampling.
+SAMPLE_RATE = 44100
+SILENCE_PEAK_DBFS = -60.0    # a clip whose peak stays below this is silence: nothing to measure, tag or index
 SUPPORTED = "WAV, FLAC, OGG or MP3"
 
 # First bytes of the containers we accept, to tell "not audio" from "broken audio".
@@ -49,7 +52,7 @@ class Audio:
 
     @property
     def is_silent(self) -> bool:
-        """True when nothing in the clip rises above -60 dBFS."""
+        """True when nothing in the clip rises above ``SILENCE_PEAK_DBFS`` (-60 dBFS)."""
         return self.peak_dbfs < SILENCE_PEAK_DBFS
 
 

@@ -1,11 +1,18 @@
-"""Atomic file writes: a crash mid-write leaves the last good file, never half of one."""
+"""Atomic file writes: a crash mid-write leaves the last good file (or folder), never half of one.
+
+Temporary files and folders are created beside their target, as ``open()`` and ``mkdir`` would
+create them (the process umask applies: 0644 and 0755 under the usual 022), so the renamed
+result has the permissions a plain write would have given it; a file that already exists keeps its own.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
+import secrets
+import shutil
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core.errors import ToolError
@@ -26,17 +33,38 @@ def ensure_writable_dir(path: str | Path) -> Path:
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only if the block succeeds."""
-    target = Path(target)
-    ensure_writable_dir(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    target = Path(target).expanduser()
+    tmp = _create_beside(target, target.suffix or ".tmp", _new_file)
     try:
-        yield tmp_path
-        os.replace(tmp_path, target)
+        if target.is_file():
+            tmp.chmod(stat.S_IMODE(target.stat().st_mode))   # rewriting a file keeps its permissions
+        yield tmp
+        os.replace(tmp, target)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path) -> Iterator[Path]:
+    """Yield a new empty folder beside ``target``; it becomes ``target`` only if the block succeeds.
+
+    An existing ``target`` is replaced whole: it is moved aside, the new folder renamed in, and then the
+    old one deleted, so ``target`` is at every moment either the old folder or the new one.
+    """
+    target = Path(target).expanduser()
+    tmp = _create_beside(target, "", os.mkdir)
+    try:
+        yield tmp
+        if target.exists():
+            trash = _create_beside(target, ".old", os.mkdir)
+            os.replace(target, trash / target.name)
+            os.replace(tmp, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
@@ -49,3 +77,24 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
 def atomic_write_text(target: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``target`` atomically and return the target path."""
     return atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def _new_file(path: Path) -> None:
+    """Create an empty file that did not exist, with the mode ``open()`` gives a new file (0666 less the umask)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
+def _create_beside(target: Path, suffix: str, create: Callable[[Path], None]) -> Path:
+    """A new ``.<name>.<random><suffix>`` beside ``target`` (its folder made if needed), made by ``create``."""
+    folder = ensure_writable_dir(target.parent)
+    for _ in range(100):
+        candidate = folder / f".{target.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            create(candidate)
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ToolError(f"Cannot write into the output folder {folder} ({exc.strerror}); "
+                            "choose a folder you can write to.") from exc
+    raise ToolError(f"Cannot find a free temporary name in {folder}; remove the leftover .{target.name}.* entries.")

@@ -34,8 +34,10 @@ from index.features import (
     TEXT_DIM,
     Described,
     Failed,
+    caption_clip,
     describe_audio,
     embed_texts,
+    merge_tags,
 )
 from index.ingest import Job, Outcome, describe_local, find_audio_files, plan_add
 from index.store import ClipRow, ClipStore, NewClip
@@ -45,8 +47,6 @@ SAVE_EVERY = 200           # clips between FAISS saves during a long add
 SAVE_SECONDS = 120.0
 EMBED_BATCH = 16
 _DIMS = {"text": TEXT_DIM, "audio": AUDIO_DIM}
-# Measured tags that a known tag about the same aspect replaces ("slow tempo" known beats "fast tempo" measured).
-_ASPECT_WORDS = ("tempo", "bpm", "key", "drums", "percussion", "meter")
 
 
 @dataclass(frozen=True)
@@ -243,12 +243,13 @@ class ClipIndex:
         """Caption and embed a batch, then store each clip in its own transaction and add it to FAISS."""
         if not batch:
             return
-        captions = [_caption(merge_tags(known.get(d.path, []), d.tags), llm) for _, d in batch]
-        embeddings = embed_texts([text for _, _, text in captions])
-        for (job, d), (caption, model, _), emb in zip(batch, captions, embeddings):
+        tags = [merge_tags(known.get(d.path, []), d.tags) for _, d in batch]
+        captions = [caption_clip(clip_tags, llm) for clip_tags in tags]
+        embeddings = embed_texts([c.embedded_text for c in captions])
+        for (job, d), clip_tags, caption, emb in zip(batch, tags, captions, embeddings):
             clip = NewClip(path=d.path, content_hash=d.content_hash, size=d.size, mtime_ns=d.mtime_ns,
-                           duration=d.duration, tags=merge_tags(known.get(d.path, []), d.tags), caption=caption,
-                           caption_model=model, analysis=d.analysis, text_vec=emb, audio_vec=d.audio_vector)
+                           duration=d.duration, tags=clip_tags, caption=caption.text, caption_model=caption.model,
+                           analysis=d.analysis, text_vec=emb, audio_vec=d.audio_vector)
             self.store.insert(clip, replaces=job.replaces)
             if job.replaces is None:
                 report.added.append(d.path)
@@ -375,29 +376,6 @@ class ClipIndex:
         for old in self.root.glob("*.faiss"):
             if old.name not in keep:
                 old.unlink(missing_ok=True)
-
-
-def merge_tags(known: Sequence[str], measured: Sequence[str]) -> list[str]:
-    """Known tags first, then measured ones about aspects the known tags don't already cover."""
-    covered = {t.split()[-1] for t in known if t.split() and t.split()[-1] in _ASPECT_WORDS}
-    if "drums" in covered:
-        covered.add("percussion")
-    extra = [t for t in measured if not (t.split() and t.split()[-1] in covered) and t not in known]
-    return list(dict.fromkeys([*known, *extra]))
-
-
-def _caption(tags: list[str], llm: TextGenerator | None) -> tuple[str, str, str]:
-    """(caption, model name, text to embed). An LLM that fails falls back to the tags, so one bad reply loses no clip."""
-    from tools.listening.caption import caption_tags, tag_concat
-
-    if llm is not None:
-        try:
-            caption = caption_tags(tags, "writing", llm=llm)
-            return caption.text, caption.model, f"{caption.text} ({', '.join(tags)})"
-        except ToolError:
-            pass
-    text = tag_concat(tags).text
-    return text, "tag_concat", text
 
 
 def _wants_other(spec: IndexSpec, n: int, index_type: str) -> bool:

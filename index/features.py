@@ -2,7 +2,7 @@
 
 ``describe_audio(path)`` does the heavy, per-file part (decode, :func:`tools.listening.analyze.analyze_audio`,
 the audio-feature vector) and is what runs in worker processes or Ray workers; it returns a
-picklable :class:`Described` or :class:`Failed`. Captioning (optionally by an LLM) and the text
+picklable :class:`Described` or :class:`Failed`. Captioning (:func:`caption_clip`, optionally by an LLM) and the text
 embedding happen in the process that writes the index, in batches.
 
 The audio vector is for "more like this": a fixed-scale summary of timbre (MFCC means and
@@ -14,12 +14,15 @@ scales (not collection statistics) keep a clip's vector the same however large t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from core.audio_io import SILENCE_PEAK_DBFS
 from core.errors import ToolError
+from core.textgen import TextGenerator
 
 TEXT_DIM = 384                  # all-MiniLM-L6-v2
 AUDIO_SAMPLE_RATE = 22050
@@ -27,6 +30,8 @@ N_MFCC = 20
 # Weights of the audio-vector blocks: timbre decides "sounds like" most, then rhythm, then tonality.
 BLOCK_WEIGHTS = {"timbre": 1.0, "rhythm": 0.7, "tonal": 0.4}
 AUDIO_DIM = 2 * (N_MFCC - 1) + 7 + 6 + 13
+# Measured tags that a known tag about the same aspect replaces ("slow tempo" known beats "fast tempo" measured).
+_ASPECT_WORDS = ("tempo", "bpm", "key", "drums", "percussion", "meter")
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ def describe_audio(path: str | Path, digest: str | None = None) -> Described | F
         digest = digest or content_hash(path)
         analysis = analyze_audio(path)
         if analysis.silent:
-            return Failed(str(path), f"{path.name} is silent (nothing above -60 dBFS), so there is nothing to index.")
+            return Failed(str(path), f"{path.name} is silent (nothing above {SILENCE_PEAK_DBFS:.0f} dBFS), "
+                                     "so there is nothing to index.")
         vector = audio_vector(path, analysis)
     except ToolError as exc:
         return Failed(str(path), str(exc))
@@ -125,3 +131,36 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, TEXT_DIM), np.float32)
     return np.asarray(encode(list(texts)), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ClipCaption:
+    """A clip's caption, the model that wrote it, and the text embedded for search (the caption and its tags)."""
+
+    text: str
+    model: str
+    embedded_text: str
+
+
+def merge_tags(known: Sequence[str], measured: Sequence[str]) -> list[str]:
+    """Known tags first, then measured ones about aspects the known tags don't already cover."""
+    covered = {t.split()[-1] for t in known if t.split() and t.split()[-1] in _ASPECT_WORDS}
+    if "drums" in covered:
+        covered.add("percussion")
+    extra = [t for t in measured if not (t.split() and t.split()[-1] in covered) and t not in known]
+    return list(dict.fromkeys([*known, *extra]))
+
+
+def caption_clip(tags: list[str], llm: TextGenerator | None) -> ClipCaption:
+    """Caption a clip's tags with ``llm``; without one, or when it fails, the tags joined (so one bad reply loses
+    no clip)."""
+    from tools.listening.caption import caption_tags, tag_concat
+
+    if llm is not None:
+        try:
+            caption = caption_tags(tags, "writing", llm=llm)
+            return ClipCaption(caption.text, caption.model, f"{caption.text} ({', '.join(tags)})")
+        except ToolError:
+            pass
+    text = tag_concat(tags).text
+    return ClipCaption(text, "tag_concat", text)

@@ -6,15 +6,16 @@ model what people like. A person has one rating per rated message: rating again
 replaces it, and taking a reaction back removes it (:func:`remove_rating`).
 
 ``chords`` is stored as JSON: either a list of chord symbols (``["C", "G", "Am", "F"]``)
-or a song's chords as :func:`song_chords` reads them from a song folder
-(``{"key": "G major", "genre": "folk", "sections": [{"kind", "bars", "romans", "chords"}]}``).
+or a song's chords as :func:`song_chords` reads them from a song folder (a :class:`SongChords`,
+stored as ``{"key": "G major", "genre": "folk", "sections": [{"kind", "bars", "romans", "chords"}],
+"generator": ...}``).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,32 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS ratings (
     created_at TEXT NOT NULL,
     UNIQUE (source, message_id, user_id)
 )"""
+
+
+@dataclass(frozen=True)
+class SectionChords:
+    """One section of a song as rated: its kind, length in bars, Roman numerals and chord symbols."""
+
+    kind: str
+    bars: int
+    romans: tuple[str, ...]
+    chords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SongChords:
+    """The chords of a song folder: what a rating of the song is a rating of."""
+
+    key: str
+    genre: str
+    sections: tuple[SectionChords, ...]
+    generator: str = ""        # the chord generator that wrote them ("" for songs from before it was recorded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON a rating stores (what the reward trainer reads back)."""
+        return {"key": self.key, "genre": self.genre,
+                "sections": [{**asdict(s), "romans": list(s.romans), "chords": list(s.chords)} for s in self.sections],
+                "generator": self.generator}
 
 
 @dataclass(frozen=True)
@@ -62,12 +89,14 @@ def _connect(home: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def record_rating(home: str | Path, *, source: str, rating: int, chords: Any, thread_id: str | None = None,
+def record_rating(home: str | Path, *, source: str, rating: int, chords: SongChords | list[str] | dict | None,
+                  thread_id: str | None = None,
                   message_id: str | None = None, user_id: str | None = None, song_folder: str | None = None) -> int:
     """Store a rating (+1 or -1) of ``chords`` and return its id.
 
-    ``chords`` may be None only for a rated song folder (a song without a song.json);
-    the same person rating the same message again replaces their rating.
+    ``chords`` is a song's :class:`SongChords`, a list of chord symbols, or their stored JSON form; it may
+    be None only for a rated song folder (a song without a song.json). The same person rating the same
+    message again replaces their rating.
     """
     if rating not in (1, -1):
         raise ToolError(f"A rating is +1 (up) or -1 (down), not {rating!r}.")
@@ -81,7 +110,7 @@ def record_rating(home: str | Path, *, source: str, rating: int, chords: Any, th
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, message_id, user_id) DO UPDATE SET"
                 " rating = excluded.rating, created_at = excluded.created_at",
                 (source, thread_id, message_id, user_id, rating, str(song_folder) if song_folder else None,
-                 json.dumps(chords) if chords else None, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                 json.dumps(chords.to_dict() if isinstance(chords, SongChords) else chords) if chords else None, datetime.now(timezone.utc).isoformat(timespec="seconds")))
             row = conn.execute("SELECT id FROM ratings WHERE source = ? AND message_id IS ? AND user_id IS ?"
                                " ORDER BY id DESC LIMIT 1", (source, message_id, user_id)).fetchone()
         return int(row[0])
@@ -123,7 +152,7 @@ def load_ratings(home: str | Path) -> list[Rating]:
     return out
 
 
-def song_chords(song_folder: str | Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
+def song_chords(song_folder: str | Path, *, missing_ok: bool = False) -> SongChords | None:
     """The chords of a song folder written by :func:`tools.song.compose.compose_song` (its ``song.json``).
 
     With ``missing_ok``, a folder without a readable song.json gives None instead of an error.
@@ -138,9 +167,8 @@ def song_chords(song_folder: str | Path, *, missing_ok: bool = False) -> dict[st
         raise ToolError(f"{song_folder} has no song.json; give the folder of a song bandmate wrote.")
     try:
         song = json.loads(path.read_text(encoding="utf-8"))
-        sections = [{"kind": s["kind"], "bars": s["bars"], "romans": s["romans"], "chords": s["chords"]}
-                    for s in song["sections"]]
-        return {"key": song["key"], "genre": song["genre"], "sections": sections,
-                "generator": song.get("chord_generator", "")}
+        sections = tuple(SectionChords(s["kind"], s["bars"], tuple(s["romans"]), tuple(s["chords"]))
+                         for s in song["sections"])
+        return SongChords(song["key"], song["genre"], sections, song.get("chord_generator", ""))
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ToolError(f"{path} is not a song file bandmate can read; rate a folder compose wrote.") from exc

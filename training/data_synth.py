@@ -25,7 +25,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.errors import ToolError
-from tools.music.harmony import Key, note_pc, parse_key
+from core.files import atomic_path
+from tools.music.harmony import Key, common_name, note_pc, parse_key
 from tools.music.score import Note, Part, Score, SectionMark
 from tools.rendering.midi import write_midi
 from tools.rendering.synth import render_midi_to_wav
@@ -37,7 +38,7 @@ METADATA = "metadata.jsonl"
 # Lead instruments with clearly different timbres (names are keys of tools.songwriting.arrangement.INSTRUMENTS).
 LEAD_INSTRUMENTS = {"piano": 0, "acoustic guitar": 25, "electric guitar": 27, "organ": 16,
                     "violin": 40, "flute": 73, "trumpet": 56, "marimba": 12}
-TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+TONICS = tuple(common_name(pc) for pc in range(12))     # one tonic per pitch class, everyday spelling
 # Tempo classes with gaps between them, so a class is never a coin flip at its border.
 TEMPO_CLASSES = {"slow": (60, 84), "medium": (96, 120), "fast": (136, 168)}
 DYNAMICS = {"soft": 0.55, "medium": 0.8, "loud": 1.0}
@@ -236,15 +237,14 @@ def _render_clip(spec: ClipSpec, *, out: Path, sample_rate: int, soundfont: str 
         spec = _replace(spec, key=f"{spec.key.split()[0]} {mode}", mode=mode)
     score = build_score(spec, nottingham)
     wav = out / "clips" / f"{spec.id}.wav"
-    tmp_mid, tmp_wav = wav.with_suffix(".tmp.mid"), wav.with_suffix(".tmp.wav")
-    write_midi(score, tmp_mid)
+    midi = wav.with_suffix(".tmp.mid")      # only fluidsynth's input: deleted after the render
+    write_midi(score, midi)
     try:
-        seconds = render_midi_to_wav(tmp_mid, tmp_wav, max_seconds=spec.seconds, soundfont=soundfont,
-                                     sample_rate=sample_rate)
-        os.replace(tmp_wav, wav)
+        with atomic_path(wav) as tmp_wav:
+            seconds = render_midi_to_wav(midi, tmp_wav, max_seconds=spec.seconds, soundfont=soundfont,
+                                         sample_rate=sample_rate)
     finally:
-        tmp_mid.unlink(missing_ok=True)
-        tmp_wav.unlink(missing_ok=True)
+        midi.unlink(missing_ok=True)
     return {"id": spec.id, "audio": f"clips/{wav.name}", **asdict(spec), "seconds": round(seconds, 3),
             "tags": spec.tags}
 

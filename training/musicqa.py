@@ -17,7 +17,6 @@ with :func:`write_conversations`, MU-LLaMA's conversation JSON.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.errors import ToolError
+from core.files import atomic_write_text
 from core.textgen import TextGenerator
 from training.captions import EndpointDown, request_seed, with_retries
 from training.readers import JsonlLog, QAPair, TaggedClip
@@ -178,11 +178,7 @@ def write_conversations(pairs: Sequence[QAPair] | str | Path, out_path: str | Pa
                  for r in JsonlLog(pairs).rows]
     data = [{"audio_name": p.audio, "conversation": [{"from": "human", "value": p.question},
                                                      {"from": "gpt", "value": p.answer}]} for p in pairs]
-    out = Path(out_path)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(out_path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def _join(items: Sequence[str]) -> str:

@@ -2,7 +2,7 @@
 
     bandmate train chords          # the shipped checkpoint's settings
 
-Data: the real corpora of :mod:`training.chord_data` (Nottingham, Bach chorales,
+Data: the real corpora of :mod:`training.chord_corpora` (Nottingham, Bach chorales,
 Roman-numeral analyses) plus the labelled synthetic supplement from the genre
 templates. The text of each progression (lyrics, or a title) is embedded once with
 the frozen encoder; 30% of the time it is dropped, so the model also writes for
@@ -218,7 +218,8 @@ def train_chords(sequences: Sequence[ChordSequence], out: str | Path, *, config:
 def training_sequences(data_dir: str | Path, home: str | Path, *, synthetic_per_pool: int = 8,
                        sources: Sequence[str] | None = None) -> list[ChordSequence]:
     """The real corpora (cached) plus the synthetic supplement: what the shipped checkpoints are trained on."""
-    from training.chord_data import SOURCES, load_corpus, synthetic_sequences
+    from training.chord_corpora import SOURCES, load_corpus
+    from training.chord_data import synthetic_sequences
 
     real = load_corpus(data_dir, home, sources=sources or SOURCES)
     return real + (synthetic_sequences(per_pool=synthetic_per_pool) if synthetic_per_pool else [])

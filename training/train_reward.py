@@ -41,7 +41,8 @@ from tools.music.harmony import (
     parse_key,
     roman_to_chord,
 )
-from training.chord_data import ChordSequence, data_hash, describe_mix, estimate_key
+from training.chord_data import ChordSequence, data_hash, describe_mix
+from training.chord_formats import estimate_key
 from training.metrics import tonal_step
 from training.train_chords import MODEL_GENRES, build_vocab
 

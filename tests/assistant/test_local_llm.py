@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from assistant.capabilities import ToolContext
+from assistant.context import ToolContext
 from assistant.local_llm import (
     RESPOND,
     _tools_still_allowed,

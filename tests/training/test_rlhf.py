@@ -17,7 +17,8 @@ from tools.models.reward_model import load as load_reward
 from tools.music.harmony import parse_key
 from tools.songwriting.chord_rules import RuleBasedChordGenerator
 from tools.songwriting.learned_chords import LearnedChordGenerator
-from training.chord_data import load_romantext, synthetic_sequences
+from training.chord_corpora import load_romantext
+from training.chord_data import synthetic_sequences
 from training.metrics import ProgressionStats, chord_tonal_distance, distance_to
 from training.rlhf import (
     Candidate,
@@ -94,7 +95,8 @@ def home(tmp_path, monkeypatch):
 
 
 def test_bandmate_rate_records_the_chords_of_a_composed_song(tmp_path, home):
-    from tools.song.compose import SongRequest, compose_song
+    from tools.song.compose import compose_song
+    from tools.song.song import SongRequest
 
     lyrics = "[Verse]\nThe river runs along the stony bank\nAnd carries every song we ever sang\n"
     song = compose_song(SongRequest(prompt="a river", lyrics=lyrics, genre="folk", length_seconds=20), llm=None,

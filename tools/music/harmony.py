@@ -19,6 +19,7 @@ Mode = Literal["major", "minor"]
 
 LETTERS = "CDEFGAB"
 _NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_NATURAL_LETTER = {pc: letter for letter, pc in _NATURAL_PC.items()}
 # Letters above the root for each interval in semitones: 3 and 4 are thirds, 6-8 fifths, 10-11 sevenths.
 _INTERVAL_LETTERS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
 SCALES: dict[str, tuple[int, ...]] = {
@@ -94,6 +95,14 @@ def spell(pc: int, letter: str) -> str:
 def common_name(pc: int) -> str:
     """The everyday spelling of a pitch class (C#, Eb, F#, Ab, Bb)."""
     return _COMMON_NAMES[pc % 12]
+
+
+def accidental_name(pc: int, sharp: bool) -> str:
+    """Pitch class ``pc`` named with a sharp or with a flat where it needs an accidental (6: F# or Gb; 7: G)."""
+    pc %= 12
+    if pc in _NATURAL_LETTER:
+        return _NATURAL_LETTER[pc]
+    return spell(pc, _NATURAL_LETTER[(pc - 1) % 12] if sharp else _NATURAL_LETTER[(pc + 1) % 12])
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,16 @@ def parse_key(text: str) -> Key:
     return Key(next(t for t in tonics if note_pc(t) == pc), mode)
 
 
+def key_for_pc(tonic_pc: int, mode: Mode) -> Key:
+    """The key on pitch class ``tonic_pc`` spelled with the fewest accidentals: 1 major is Db, 1 minor C#.
+
+    The two six-accidental ties are named F# major and Eb minor.
+    """
+    tonics = _MAJOR_TONICS if mode == "major" else _MINOR_TONICS
+    keys = [Key(t, mode) for t in tonics if note_pc(t) == tonic_pc % 12]
+    return min(keys, key=lambda k: (abs(k.fifths), k.fifths if mode == "minor" else -k.fifths))
+
+
 @dataclass(frozen=True)
 class Chord:
     """A chord: spelled root, quality name (a key of QUALITIES) and an optional slash bass."""
@@ -244,6 +263,30 @@ _LOWER_SUFFIX.update({"o": "dim", "o7": "dim7", "ø": "m7b5", "m7b5": "m7b5"})
 _UPPER_SUFFIX.update({"M7": "maj7", "Δ7": "maj7", "Δ": "maj7", "sus": "sus4"})
 
 
+@dataclass(frozen=True)
+class Numeral:
+    """A Roman numeral split into its parts: ``bVII7`` is accidental "b", degree 6, upper case, suffix "7"."""
+
+    accidental: str      # "", "b", "#", "♭" or "♯"
+    degree: int          # 0-6 for I-VII
+    minor: bool          # written in lower case (a minor third)
+    suffix: str          # what follows the numeral: "7", "°", "maj7/V"...
+
+    @property
+    def roman(self) -> str:
+        """The upper-case numeral of the degree: "I" to "VII"."""
+        return _NUMERALS[self.degree]
+
+
+def parse_numeral(numeral: str) -> Numeral:
+    """Split a Roman numeral chord such as ``"bVII"``, ``"vi"`` or ``"V7"`` into its parts; ToolError if it is none."""
+    match = _NUMERAL_RE.fullmatch(numeral.strip())
+    if not match:
+        raise ToolError(f"'{numeral}' is not a Roman numeral chord; write numerals like 'I', 'vi', 'V7' or 'bVII'.")
+    accidental, roman, suffix = match.groups()
+    return Numeral(accidental, _NUMERALS.index(roman.upper()), roman.islower(), suffix)
+
+
 def roman_to_chord(numeral: str, key: Key) -> Chord:
     """The chord a Roman numeral names in ``key``: ``roman_to_chord("V7", Key("A", "minor"))`` is E7.
 
@@ -253,17 +296,13 @@ def roman_to_chord(numeral: str, key: Key) -> Chord:
         head, target = numeral.split("/", 1)
         target_root = roman_to_chord(target, key).root
         return roman_to_chord(head, parse_key(target_root))
-    match = _NUMERAL_RE.fullmatch(numeral.strip())
-    if not match:
-        raise ToolError(f"'{numeral}' is not a Roman numeral chord; write numerals like 'I', 'vi', 'V7' or 'bVII'.")
-    accidental, roman, suffix = match.groups()
-    degree = _NUMERALS.index(roman.upper())
-    table = _LOWER_SUFFIX if roman.islower() else _UPPER_SUFFIX
-    if suffix not in table:
+    parts = parse_numeral(numeral)
+    table = _LOWER_SUFFIX if parts.minor else _UPPER_SUFFIX
+    if parts.suffix not in table:
         raise ToolError(f"'{numeral}' has a suffix I don't know; use '', '7', 'maj7', '°', 'ø7', 'sus4', '6' or '9'.")
-    shift = {"b": -1, "♭": -1, "#": 1, "♯": 1}.get(accidental, 0)
-    pc = (key.scale[degree] + shift) % 12
-    return Chord(spell(pc, key.letters[degree]), table[suffix])
+    shift = {"b": -1, "♭": -1, "#": 1, "♯": 1}.get(parts.accidental, 0)
+    pc = (key.scale[parts.degree] + shift) % 12
+    return Chord(spell(pc, key.letters[parts.degree]), table[parts.suffix])
 
 
 def chord_to_roman(chord: Chord, key: Key) -> str:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,7 @@ from pathlib import Path
 import mido
 
 from core.errors import ToolError
-from core.files import ensure_writable_dir
+from core.files import atomic_folder
 from core.outputs import OutputFile
 from tools.music.harmony import ChordSpan, parse_chords, parse_key
 from tools.music.score import Score, SectionMark
@@ -47,27 +44,11 @@ class RenderResult:
 def staged_folder(out_dir: str | Path, name: str) -> Iterator[tuple[Path, Path]]:
     """Yield (temporary folder, final folder): write into the first, it becomes the second on success.
 
-    An existing final folder (the same request made again) is replaced whole.
+    An existing final folder (the same request made again) is replaced whole (see :func:`core.files.atomic_folder`).
     """
-    out_dir = ensure_writable_dir(out_dir)
-    final = out_dir / name
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
-    except OSError as exc:
-        raise ToolError(f"Cannot write into the output folder {out_dir} ({exc.strerror}); choose a folder you can write to.") from exc
-    try:
+    final = Path(out_dir).expanduser() / name
+    with atomic_folder(final) as tmp:
         yield tmp, final
-        tmp.chmod(0o755)  # mkdtemp makes it private; a song folder is as readable as any output
-        if final.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=out_dir))
-            os.replace(final, trash / name)
-            os.replace(tmp, final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -150,6 +131,11 @@ def _retimed_midi(path: Path, tempo: float | None, program: int | None) -> tuple
     return midi, first_bpm * scale, bool(tempos)
 
 
+def is_file_source(source: str | Path) -> bool:
+    """Does ``source`` name a MIDI or MusicXML file (rather than chords like 'C G Am F')?"""
+    return Path(str(source).strip()).suffix.lower() in (".mid", ".midi", ".musicxml", ".xml", ".mxl")
+
+
 def render_any(
     source: str | Path,
     out_dir: str | Path,
@@ -168,7 +154,7 @@ def render_any(
     program = resolve_instrument(instrument) if instrument else None
     text = str(source).strip()
     path = Path(text).expanduser()
-    is_file = path.suffix.lower() in (".mid", ".midi", ".musicxml", ".xml", ".mxl")
+    is_file = is_file_source(text)
     if is_file and not path.is_file():
         raise ToolError(f"The file {path} does not exist; check the path.")
     name = slug(path.stem if is_file else text) + "-" + short_hash(text, tempo, instrument)

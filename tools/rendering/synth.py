@@ -16,11 +16,11 @@ from typing import IO
 
 import numpy as np
 
+from core.audio_io import SAMPLE_RATE, SILENCE_PEAK_DBFS
 from core.errors import ToolError
 
 DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-SAMPLE_RATE = 44100
-SILENCE = 10 ** (-60 / 20)  # -60 dBFS
+SILENCE = 10 ** (SILENCE_PEAK_DBFS / 20)  # the silence level as a linear amplitude (full scale = 1)
 
 
 def find_soundfont(soundfont: str | Path | None = None) -> Path:

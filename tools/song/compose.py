@@ -12,130 +12,34 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from core.errors import ToolError
 from core.files import ensure_writable_dir
-from core.outputs import OutputFile
 from core.textgen import TextGenerator
 from tools.music.genres import GenreScore
 from tools.music.harmony import ChordSpan, parse_key
-from tools.music.score import Note, Part, Score, SectionMark
-from tools.rendering.leadsheet import write_musicxml
-from tools.rendering.midi import write_midi
-from tools.rendering.pictures import piano_roll_png, score_roll
-from tools.rendering.render import (
-    chord_chart,
-    describe,
-    short_hash,
-    slug,
-    staged_folder,
-)
-from tools.rendering.synth import start_wav_render
+from tools.music.score import Note
+from tools.rendering.render import short_hash, slug
+from tools.song.folder import Stopwatch, write_song
+from tools.song.song import Band, Song, SongRequest, SongSection, assemble_score
 from tools.songwriting.arrangement import (
-    INSTRUMENTS,
     Arrangement,
     arrange,
-    backing_parts,
     check_tempo,
     resolve_instrument,
 )
 from tools.songwriting.chord_rules import ChordGenerator
 from tools.songwriting.chords import default_chord_generator
 from tools.songwriting.genre import classify_genre, resolve_genre
-from tools.songwriting.lyrics import (
-    DEFAULT_STRUCTURE,
-    Lyrics,
-    LyricSection,
-    parse_lyrics,
-    write_lyrics,
-)
+from tools.songwriting.lyric_writing import DEFAULT_STRUCTURE, write_lyrics
+from tools.songwriting.lyrics import Lyrics, LyricSection, parse_lyrics
 from tools.songwriting.melody import line_bars, melody_for_section
 
 DEFAULT_LENGTH = (60.0, 90.0)   # seconds, when the request does not say
 MIN_LENGTH, MAX_LENGTH = 10.0, 600.0
 _LIFT = {"chorus": 3, "bridge": 1, "pre-chorus": 1}
-
-
-@dataclass
-class SongRequest:
-    """What to write; only ``prompt`` (a theme) or ``lyrics`` is needed."""
-
-    prompt: str = ""
-    title: str | None = None
-    artist: str | None = None
-    genre: str | None = None
-    subgenres: list[str] = field(default_factory=list)
-    era: str | None = None
-    mood: str | None = None
-    key: str | None = None
-    tempo: float | None = None
-    length_seconds: float | None = None
-    instruments: list[str] | None = None
-    lyrics: str | None = None
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class SongSection:
-    """One section as played: where it starts, its chords and the lyric lines sung in it."""
-
-    label: str
-    kind: str
-    start_bar: int
-    bars: int
-    chords: tuple[str, ...]
-    romans: tuple[str, ...]
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Song:
-    """A finished song: what it is, how it is played and the files it was written to."""
-
-    title: str
-    artist: str | None
-    lyrics: Lyrics
-    sections: tuple[SongSection, ...]
-    chords: tuple[ChordSpan, ...]
-    key: str
-    tempo: float
-    meter: str
-    genre: str
-    genre_scores: tuple[GenreScore, ...]
-    mood: str | None
-    instruments: tuple[str, ...]
-    duration_seconds: float
-    seed: int
-    folder: Path
-    files: tuple[OutputFile, ...]
-    notes: tuple[str, ...]
-    timings: tuple[tuple[str, float], ...]
-    score: Score = field(repr=False, compare=False)
-    chord_generator: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the score, as JSON-ready values."""
-        return {
-            "title": self.title, "artist": self.artist, "genre": self.genre, "mood": self.mood,
-            "key": self.key, "tempo": self.tempo, "meter": self.meter, "seed": self.seed,
-            "duration_seconds": round(self.duration_seconds, 2), "instruments": list(self.instruments),
-            "genre_scores": [asdict(g) for g in self.genre_scores],
-            "sections": [asdict(s) for s in self.sections],
-            "lyrics": self.lyrics.to_dict(), "notes": list(self.notes),
-            "folder": str(self.folder), "files": [f.to_dict() for f in self.files],
-            "chord_generator": self.chord_generator,
-        }
-
-    def summary(self) -> str:
-        """A few lines for a chat reply."""
-        lines = [f'"{self.title}": {self.genre}, {self.key}, {self.tempo:g} BPM, {self.meter}, '
-                 f"{self.duration_seconds:.0f} s, played by {', '.join(self.instruments)}."]
-        lines += [f"{s.label}: {' '.join(s.chords)}" for s in self.sections if s.lines]
-        return "\n".join([*lines, *self.notes])
 
 
 @dataclass
@@ -259,21 +163,13 @@ def compose_song(
     """
     _validate(request, llm)
     ensure_writable_dir(out_dir)
-    timings: list[tuple[str, float]] = []
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings.append((stage, now - clock))
-        clock = now
-
+    watch = Stopwatch()
     if request.lyrics:
         lyrics = parse_lyrics(request.lyrics, title=request.title)
     else:
-        lyrics = write_lyrics(request, llm, seed=request.seed,  # type: ignore[arg-type]
+        lyrics = write_lyrics(request.brief(), llm, seed=request.seed,  # type: ignore[arg-type]
                               structure=_structure_for(request.length_seconds))
-    lap("lyrics")
+    watch.lap("lyrics")
 
     notes: list[str] = []
     scores: tuple[GenreScore, ...] = ()
@@ -286,62 +182,34 @@ def compose_song(
         scores = tuple(classify_genre(lyrics.text()))
         genre = scores[0].genre
         notes.append(f"The lyrics sound most like {genre} ({scores[0].score:.0%}), so I arranged it as {genre}.")
-    lap("genre")
+    watch.lap("genre")
 
     arr = arrange(genre, request.mood, key=request.key, tempo=request.tempo, instruments=request.instruments,
                   subgenres=request.subgenres, seed=request.seed)
+    band = Band(genre=genre, mood=request.mood, key=str(arr.key), tempo=arr.tempo,
+                instruments=tuple(request.instruments) if request.instruments else None,
+                subgenres=tuple(request.subgenres), seed=request.seed)
     notes += arr.notes
     plan, plan_notes = _plan(lyrics, arr, request.length_seconds, sing_everything=bool(request.lyrics))
     notes += plan_notes
     chord_generator = chord_generator or default_chord_generator()
-    score, sections = _build_score(lyrics.title, plan, arr, chord_generator, request.seed)
-    lap("chords, melody, arrangement")
+    sections, chords, melody = _write_music(plan, arr, chord_generator, request.seed)
+    song = Song(title=lyrics.title, artist=request.artist, request=request, band=band, lyrics=lyrics,
+                sections=tuple(sections), score=assemble_score(lyrics.title, band, sections, chords, melody),
+                genre_scores=scores, chord_generator=chord_generator.name, notes=tuple(notes))
+    watch.lap("chords, melody, arrangement")
 
-    instruments = tuple(_program_name(p.program) if not p.is_drums else "drums" for p in score.parts)
     name = slug(lyrics.title) + "-" + short_hash(json.dumps(asdict(request), sort_keys=True), genre, lyrics.text())
-    with staged_folder(out_dir, name) as (tmp, final):
-        write_midi(score, tmp / "song.mid")
-        lap("midi")
-        # fluidsynth renders on the other core while the lead sheet and pictures are written here.
-        wav_job = start_wav_render(tmp / "song.mid", tmp / "song.wav", ogg_path=tmp / "song.ogg",
-                                   max_seconds=score.duration_seconds, soundfont=soundfont) if render_audio else None
-        try:
-            write_musicxml(score, tmp / "lead-sheet.musicxml", composer=request.artist)
-            lap("musicxml")
-            header = [f"Genre: {genre}" + (f"   Mood: {request.mood}" if request.mood else "")]
-            (tmp / "chords.txt").write_text(chord_chart(score, header), encoding="utf-8")
-            (tmp / "lyrics.txt").write_text(f"{lyrics.title}\n\n{lyrics.text()}\n", encoding="utf-8")
-            marks = [(s.start_bar * score.beats_per_bar * score.seconds_per_beat, s.label) for s in score.sections]
-            piano_roll_png(score_roll(score), tmp / "piano-roll.png",
-                           title=f"{lyrics.title} ({genre}, {arr.key}, {arr.tempo:g} BPM)", marks=marks)
-            lap("chart, piano roll")
-            duration = score.duration_seconds
-            if wav_job:
-                duration = wav_job.wait()
-                lap("wav + ogg (rest of render)")
-        finally:
-            if wav_job:
-                wav_job.cancel()
-        produced = sorted(p.name for p in tmp.iterdir()) + ["song.json"]
-        song = Song(
-            title=lyrics.title, artist=request.artist, lyrics=lyrics, sections=tuple(sections),
-            chords=tuple(score.chords), key=str(arr.key), tempo=arr.tempo, meter=f"{arr.beats_per_bar}/4",
-            genre=genre, genre_scores=scores, mood=request.mood, instruments=instruments,
-            duration_seconds=duration, seed=request.seed, folder=final,
-            files=tuple(OutputFile.of(final / n, describe(n)) for n in produced),
-            notes=tuple(notes), timings=tuple(timings), score=score, chord_generator=chord_generator.name,
-        )
-        (tmp / "song.json").write_text(json.dumps(song.to_dict(), indent=2), encoding="utf-8")
-    return song
+    song = write_song(song, out_dir, name, render_audio=render_audio, soundfont=soundfont, lap=watch.lap)
+    return replace(song, timings=tuple(watch.timings))
 
 
-def _build_score(title: str, plan: list[_Planned], arr: Arrangement, generator: ChordGenerator, seed: int
-                 ) -> tuple[Score, list[SongSection]]:
-    """Chords for every section, the melody over them, then the band."""
+def _write_music(plan: list[_Planned], arr: Arrangement, generator: ChordGenerator, seed: int
+                 ) -> tuple[list[SongSection], list[ChordSpan], list[Note]]:
+    """Chords for every section and the melody over them (the band plays the rest from the chords)."""
     bpb = arr.beats_per_bar
     chords: list[ChordSpan] = []
     melody: list[Note] = []
-    marks: list[SectionMark] = []
     sections: list[SongSection] = []
     last_lyric = max((i for i, p in enumerate(plan) if p.lines), default=-1)
     bar = 0
@@ -363,16 +231,8 @@ def _build_score(title: str, plan: list[_Planned], arr: Arrangement, generator: 
                 lift=_LIFT.get(planned.kind, 0), end_on_tonic=index == last_lyric,
                 seed=f"{seed}|{planned.kind}|{'/'.join(lyric_lines)}")
         chords += [s.shifted(start) for s in spans]
-        marks.append(SectionMark(planned.label, planned.kind, bar, planned.bars, tuple(planned.line_bars)))
         sections.append(SongSection(planned.label, planned.kind, bar, planned.bars,
                                     tuple(s.chord.symbol for s in spans), tuple(s.roman for s in spans),
-                                    tuple(lyric_lines)))
+                                    tuple(lyric_lines), tuple(planned.line_bars)))
         bar += planned.bars
-    parts = [Part("melody", arr.melody_program, melody, volume=110), *backing_parts(arr, chords, marks)]
-    score = Score(title=title, key=arr.key, tempo=arr.tempo, beats_per_bar=bpb, parts=parts,
-                  chords=chords, sections=marks, swing=arr.swing)
-    return score, sections
-
-
-def _program_name(program: int) -> str:
-    return next((name for name, p in INSTRUMENTS.items() if p == program), f"GM program {program}")
+    return sections, chords, melody

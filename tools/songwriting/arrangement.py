@@ -376,14 +376,29 @@ def drum_part(pattern: str, sections: Sequence[SectionMark], bpb: int) -> Part:
 
 
 def backing_parts(arr: Arrangement, chords: Sequence[ChordSpan], sections: Sequence[SectionMark]) -> list[Part]:
-    """Comping, pad, bass and drum parts for the whole song."""
+    """Comping, pad, bass and drum parts for the whole song.
+
+    Each section is played from its own chords alone (the voicing starts afresh, the walking
+    bass approaches only chords of the same section), so changing one section's chords leaves
+    every other section's notes as they were.
+    """
+    bpb = arr.beats_per_bar
+
+    def per_section(play) -> list[Note]:
+        groups = [[c for c in chords if s.start_bar * bpb <= c.start < (s.start_bar + s.bars) * bpb]
+                  for s in sections] if sections else [list(chords)]
+        return [n for group in groups if group for n in play(group).notes]
+
     parts = []
     if arr.chord_program is not None:
-        parts.append(comp_part(chords, arr.comp, arr.chord_program, arr.beats_per_bar))
+        parts.append(Part("chords", arr.chord_program, per_section(
+            lambda group: comp_part(group, arr.comp, arr.chord_program, bpb))))
     if arr.pad_program is not None:
-        parts.append(comp_part(chords, "block", arr.pad_program, arr.beats_per_bar, name="pad"))
+        parts.append(Part("pad", arr.pad_program, per_section(
+            lambda group: comp_part(group, "block", arr.pad_program, bpb, name="pad"))))
     if arr.bass_program is not None:
-        parts.append(bass_part(chords, arr.bass_line, arr.bass_program))
+        parts.append(Part("bass", arr.bass_program, per_section(
+            lambda group: bass_part(group, arr.bass_line, arr.bass_program))))
     if arr.drums:
-        parts.append(drum_part(arr.drums, sections, arr.beats_per_bar))
+        parts.append(drum_part(arr.drums, sections, bpb))
     return parts

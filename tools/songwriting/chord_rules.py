@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from tools.music.harmony import ChordSpan, Key, roman_to_chord
+from tools.music.harmony import ChordSpan, Key, parse_numeral, roman_to_chord
 
 # Templates: genre -> mode -> section kind -> progressions; bars are separated by
 # spaces and chords sharing a bar by commas. Sections without a pool use "verse".
@@ -196,7 +196,7 @@ class RuleBasedChordGenerator:
         weights = []
         for template in pool:
             numerals = template.replace(",", " ").split()
-            minor_share = sum(_is_minor(n) for n in numerals) / len(numerals)
+            minor_share = sum(parse_numeral(n).minor for n in numerals) / len(numerals)
             weights.append(max(0.05, 1.0 + 2.0 * shade * (minor_share - 0.4)))
         # A string seed is hashed with SHA-512 by random, so choices are stable across runs.
         rng = random.Random(f"{seed}|{genre}|{key.mode}|{kind}")
@@ -222,7 +222,7 @@ def apply_cadence(bars: list[list[str]], genre: str, mode: str) -> list[list[str
     out = [list(b) for b in bars]
     tonic_major, tonic_minor, dominant = _CADENCE.get(genre, ("I", "i", "V"))
     out[-1] = [tonic_major if mode == "major" else tonic_minor]
-    if len(out) >= 2 and _degree(out[-2][-1]) == "I":
+    if len(out) >= 2 and parse_numeral(out[-2][-1]).roman == "I":
         out[-2] = [dominant]
     return out
 
@@ -238,12 +238,3 @@ def spans_from_romans(romans: Sequence[Sequence[str]], key: Key, beats_per_bar: 
             spans.append(ChordSpan(roman_to_chord(roman, key), roman, bar * beats_per_bar + i * length, length))
     return spans
 
-
-def _is_minor(numeral: str) -> bool:
-    match = re.match(r"[b#]?([IViv]+)", numeral)
-    return bool(match) and match.group(1).islower()
-
-
-def _degree(numeral: str) -> str:
-    match = re.match(r"[b#]?([IViv]+)", numeral)
-    return match.group(1).upper() if match else ""

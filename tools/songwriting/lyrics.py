@@ -8,35 +8,19 @@ the same parser reads lyrics a user types.
 
 from __future__ import annotations
 
+
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import ToolError
-from core.textgen import TextGenerator
-from tools import PROMPTS_DIR
 
-PROMPTS = PROMPTS_DIR
-DEFAULT_STRUCTURE = ("Verse 1", "Chorus", "Verse 2", "Chorus", "Bridge", "Chorus")
+
 MAX_LINES_PER_SECTION = 8
+
+
 MAX_SECTIONS = 10
-# Small models loop without a repeat penalty; 1.15 keeps them on track without garbling rhymes.
-REPEAT_PENALTY = 1.15
-
-
-class LyricsBrief(Protocol):
-    """What a songwriter needs to know; :class:`tools.song.compose.SongRequest` is one."""
-
-    prompt: str
-    title: str | None
-    artist: str | None
-    genre: str | None
-    subgenres: list[str]
-    era: str | None
-    mood: str | None
 
 
 @dataclass(frozen=True)
@@ -91,10 +75,12 @@ class Lyrics:
         }
 
 
-# ---------------------------------------------------------------- syllables
-
 _SPLIT_PAIRS = ("ia", "io", "iu", "ua", "uo")
+
+
 _KEEP_WITH_PREVIOUS = ("ck", "ng", "gh")
+
+
 _KEEP_WITH_NEXT = ("th", "sh", "ch", "ph", "wh")
 
 
@@ -189,26 +175,34 @@ def make_line(text: str) -> LyricLine:
     return LyricLine(text=text, words=_words(text))
 
 
-# ---------------------------------------------------------------- parsing
-
 _KINDS = {
     "intro": "intro", "verse": "verse", "prechorus": "pre-chorus", "chorus": "chorus",
     "refrain": "chorus", "hook": "chorus", "postchorus": "chorus", "bridge": "bridge",
     "middle8": "bridge", "interlude": "bridge", "outro": "outro",
 }
+
+
 _HEADING = re.compile(
     r"^[\[(]?\s*(intro|verse|pre[- ]?chorus|post[- ]?chorus|chorus|refrain|hook|bridge|middle 8|interlude|outro)"
     r"\s*(\d+|one|two|three|four)?\s*(?:\(?\s*(?:x\s*\d|\d\s*x)\s*\)?)?\s*[\])]?\s*(?:[:.\-–—]\s*(.*))?$",
     re.IGNORECASE,
 )
+
+
 _REPEAT = re.compile(r"^[\[(]?\s*repeat\s+(?:the\s+)?(chorus|refrain|hook)\b.*$", re.IGNORECASE)
+
+
 # Chatter is matched narrowly: lyrics may well say "I hope" or "let me know".
 _CHATTER = re.compile(
     r"^(sure|certainly|of course|absolutely|here(?:'s| is| are))\b"
     r"|\b(this song|these lyrics|the lyrics|let me know if|feel free to|hope you (?:enjoy|like)|any changes)\b",
     re.IGNORECASE,
 )
+
+
 _STOP = re.compile(r"^(notes?|explanation|analysis)\s*:", re.IGNORECASE)
+
+
 _TITLE = re.compile(r"^(?:song\s+)?title\s*:\s*(.+)$", re.IGNORECASE)
 
 
@@ -362,68 +356,3 @@ def _title_from(sections: list[LyricSection]) -> str:
     first_phrase = re.split(r"[,;:.!?]", chorus.lines[0].text)[0]
     words = re.sub(r"[^\w' ]", "", first_phrase).split()
     return " ".join(words[:5]).title() or "Untitled"
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _as_brief(brief: str | Mapping | LyricsBrief) -> Any:
-    if isinstance(brief, str):
-        return SimpleNamespace(prompt=brief)
-    if isinstance(brief, Mapping):
-        return SimpleNamespace(**brief)
-    return brief
-
-
-def lyrics_prompt(brief: str | Mapping | LyricsBrief, structure: tuple[str, ...] = DEFAULT_STRUCTURE) -> tuple[str, str]:
-    """The (system, user) prompts that ask an LLM for lyrics matching ``brief``."""
-    b = _as_brief(brief)
-    get = lambda name: getattr(b, name, None)  # noqa: E731 - briefs may leave fields out
-    details = []
-    if get("artist"):
-        details.append(f"Write it the way {get('artist')} would, without copying their lyrics.")
-    genre = get("genre")
-    if genre or get("subgenres"):
-        details.append("Genre: " + ", ".join([genre] if genre else []) + (
-            f" ({', '.join(get('subgenres'))})" if get("subgenres") else ""))
-    if get("era"):
-        details.append(f"Era: {get('era')}")
-    if get("mood"):
-        details.append(f"Mood: {get('mood')}")
-    theme = (get("prompt") or get("title") or "a song about life").strip()
-    template = (PROMPTS / "lyrics_user.md").read_text(encoding="utf-8")
-    user = template.format(
-        title_part=f' called "{get("title")}"' if get("title") else "",
-        theme=theme,
-        details="\n".join(details),
-        structure=", ".join(f"[{s}]" for s in structure),
-    ).replace("\n\n", "\n").strip()
-    system = (PROMPTS / "lyrics_system.md").read_text(encoding="utf-8").strip()
-    return system, user
-
-
-def write_lyrics(
-    brief: str | Mapping | LyricsBrief,
-    llm: TextGenerator,
-    *,
-    seed: int = 0,
-    structure: tuple[str, ...] = DEFAULT_STRUCTURE,
-    max_tokens: int = 400,
-) -> Lyrics:
-    """Ask ``llm`` for lyrics matching ``brief`` (a theme, a dict, or a SongRequest) and parse them.
-
-    Tries a second time with another seed when the first reply holds no usable
-    lyrics; raises ToolError if neither does.
-    """
-    system, user = lyrics_prompt(brief, structure)
-    title = getattr(_as_brief(brief), "title", None)
-    for attempt in range(2):
-        reply = llm.generate(user, system=system, max_tokens=max_tokens, temperature=0.8 - 0.2 * attempt,
-                             seed=seed + attempt, repeat_penalty=REPEAT_PENALTY)
-        try:
-            lyrics = parse_lyrics(reply, title=title)
-        except ToolError:
-            continue
-        if sum(len(s.lines) for s in lyrics.sections) >= 2:
-            return lyrics
-    raise ToolError(f"The language model ({getattr(llm, 'name', 'LLM')}) did not write usable lyrics; try again, or give the lyrics yourself.")

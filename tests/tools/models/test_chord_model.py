@@ -8,14 +8,15 @@ import torch.nn.functional as F
 
 from core.errors import ToolError
 from tests.support.tiny_encoder import tiny_bert
-from tools.models import checkpoints, chord_model
+from tools.models import checkpoints
 from tools.models.checkpoints import save_checkpoint
 from tools.models.chord_model import LENGTH_BUCKETS, ChordModel, ChordModelConfig, load
 from tools.music.harmony import parse_chord, parse_key
 from tools.songwriting.chord_rules import RuleBasedChordGenerator
 from tools.songwriting.chords import default_chord_generator
 from tools.songwriting.learned_chords import LearnedChordGenerator
-from training.chord_data import ChordSequence, load_romantext, synthetic_sequences
+from training.chord_corpora import load_romantext
+from training.chord_data import ChordSequence, synthetic_sequences
 from training.rlhf import RLHFConfig
 from training.train_chords import MODEL_GENRES, TrainConfig, build_vocab, train_chords
 

@@ -7,11 +7,15 @@ from tools.music.harmony import (
     QUALITIES,
     Chord,
     Key,
+    Numeral,
+    accidental_name,
     chord_to_roman,
     common_name,
+    key_for_pc,
     parse_chord,
     parse_chords,
     parse_key,
+    parse_numeral,
     roman_to_chord,
 )
 from tools.songwriting.arrangement import STYLES
@@ -88,6 +92,24 @@ def test_bad_chord_symbols_are_tool_errors(text):
 def test_bad_numeral_is_a_tool_error():
     with pytest.raises(ToolError, match="VIII"):
         roman_to_chord("VIII", parse_key("C"))
+
+
+def test_numerals_split_into_accidental_degree_case_and_suffix():
+    assert parse_numeral("bVII7") == Numeral("b", 6, False, "7")
+    assert parse_numeral("vii°").roman == "VII" and parse_numeral("vii°").minor
+    assert parse_numeral("V7/V").roman == "V" and parse_numeral("V7/V").suffix == "7/V"
+    with pytest.raises(ToolError, match="not a Roman numeral"):
+        parse_numeral("<unk>")
+
+
+def test_every_key_has_one_conventional_name():
+    majors = [str(key_for_pc(pc, "major")) for pc in range(12)]
+    minors = [str(key_for_pc(pc, "minor")) for pc in range(12)]
+    assert majors == ["C major", "Db major", "D major", "Eb major", "E major", "F major", "F# major", "G major",
+                      "Ab major", "A major", "Bb major", "B major"]
+    assert minors == ["C minor", "C# minor", "D minor", "Eb minor", "E minor", "F minor", "F# minor", "G minor",
+                      "G# minor", "A minor", "Bb minor", "B minor"]
+    assert [accidental_name(pc, sharp) for pc in (6, 7) for sharp in (True, False)] == ["F#", "Gb", "G", "G"]
 
 
 # ---------------------------------------------------------------- chord generators

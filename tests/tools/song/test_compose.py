@@ -13,7 +13,8 @@ from tools.listening.analyze import analyze_audio, key_pitch_class
 from tools.music.harmony import parse_chord, parse_key
 from tools.music.score import SectionMark
 from tools.rendering.render import parse_chord_chart
-from tools.song.compose import SongRequest, _program_name, compose_song
+from tools.song.compose import compose_song
+from tools.song.song import SongRequest, program_name
 from tools.songwriting.arrangement import (
     CLAP,
     KICK,
@@ -269,7 +270,7 @@ def test_every_genre_band_is_named_in_the_reply(genre):
     """The reply lists the band by name ("synth brass"), never as a bare "GM program 90"."""
     arr = arrange(genre)
     programs = [p for p in (arr.melody_program, arr.chord_program, arr.pad_program, arr.bass_program) if p is not None]
-    assert programs and all("GM program" not in _program_name(p) for p in programs)
+    assert programs and all("GM program" not in program_name(p) for p in programs)
 
 
 @pytest.mark.parametrize("change, message", [

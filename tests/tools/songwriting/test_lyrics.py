@@ -4,13 +4,13 @@ import pytest
 
 from core.errors import ToolError
 from tests.support.fakes import ScriptedTextGenerator
-from tools.songwriting.lyrics import (
+from tools.songwriting.lyric_writing import (
     REPEAT_PENALTY,
-    count_syllables,
-    parse_lyrics,
-    syllabify,
+    LyricsBrief,
     write_lyrics,
+    write_section,
 )
+from tools.songwriting.lyrics import count_syllables, parse_lyrics, syllabify
 
 CHATTY_REPLY = """Sure! Here's a song about leaving a small town:
 
@@ -42,7 +42,7 @@ I hope you enjoy this song! Let me know if you'd like any changes.
 
 def test_write_lyrics_asks_like_a_songwriter_and_cleans_the_reply():
     llm = ScriptedTextGenerator([CHATTY_REPLY])
-    lyrics = write_lyrics({"prompt": "leaving a small town", "genre": "country", "mood": "bittersweet"}, llm, seed=7)
+    lyrics = write_lyrics(LyricsBrief(prompt="leaving a small town", genre="country", mood="bittersweet"), llm, seed=7)
 
     call = llm.calls[0]
     assert "songwriter" in call["system"].lower() and "[Verse 1]" in call["system"]
@@ -80,12 +80,12 @@ def test_text_without_headings_splits_at_blank_lines_and_finds_the_chorus():
 
 def test_a_reply_without_lyrics_is_retried_then_refused():
     llm = ScriptedTextGenerator(["Sure! I'd love to help.", "[Verse]\nOne small line\nAnd another one\n"])
-    lyrics = write_lyrics("a tiny song", llm)
+    lyrics = write_lyrics(LyricsBrief("a tiny song"), llm)
     assert len(llm.calls) == 2 and llm.calls[1]["seed"] != llm.calls[0]["seed"]
     assert lyrics.sections[0].lines[0].text == "One small line"
 
     with pytest.raises(ToolError, match="lyrics"):
-        write_lyrics("a tiny song", ScriptedTextGenerator(["Here is your song:", ""]))
+        write_lyrics(LyricsBrief("a tiny song"), ScriptedTextGenerator(["Here is your song:", ""]))
 
 
 @pytest.mark.parametrize("word, count", [
@@ -120,3 +120,15 @@ def test_lyric_lines_that_look_like_chatter_are_kept_and_notes_after_the_song_ar
                           "Let me know you're there\n\nNote: this song uses a simple AABB rhyme scheme.\nIt could be slower.\n")
     assert [ln.text for ln in lyrics.sections[0].lines] == [
         "I hope you find your way back home", "The song of the sea is calling", "Let me know you're there"]
+
+
+def test_one_section_is_rewritten_with_the_rest_of_the_song_in_view():
+    song = parse_lyrics(CHATTY_REPLY)
+    llm = ScriptedTextGenerator(["Sure!\n[Verse 2]\nThe station clock is ticking slow\nA paper ticket, nowhere to go\n"
+                                 "The train pulls in through falling snow\nI wave to everyone I know\n"])
+    verse = write_section(LyricsBrief("leaving a small town"), song, "Verse 2", llm, about="the train station")
+    prompt = llm.calls[0]["prompt"]
+    assert "the train station" in prompt and "[Verse 2]" in prompt
+    assert song.sections[0].lines[0].text in prompt           # the rest of the song is in view
+    assert verse.label == "Verse 2" and verse.kind == "verse"
+    assert [ln.text for ln in verse.lines][0] == "The station clock is ticking slow"

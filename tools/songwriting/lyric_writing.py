@@ -1,0 +1,129 @@
+"""Lyrics written by the configured LLM: the brief, the prompts, a whole song's lyrics or one section's.
+
+The prompts are data files (``tools/prompts/lyrics_*.md``); the reply is read by
+:func:`tools.songwriting.lyrics.parse_lyrics`, which copes with small models' chatter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import ToolError
+from core.textgen import TextGenerator
+from tools import PROMPTS_DIR
+from tools.songwriting.lyrics import Lyrics, LyricSection, parse_lyrics
+
+DEFAULT_STRUCTURE = ("Verse 1", "Chorus", "Verse 2", "Chorus", "Bridge", "Chorus")
+# Small models loop without a repeat penalty; 1.15 keeps them on track without garbling rhymes.
+REPEAT_PENALTY = 1.15
+
+
+@dataclass(frozen=True)
+class LyricsBrief:
+    """What a songwriter needs to know: the theme, and optionally a title, an artist to write like,
+    a genre and sub-genres, an era and a mood."""
+
+    prompt: str = ""
+    title: str | None = None
+    artist: str | None = None
+    genre: str | None = None
+    subgenres: tuple[str, ...] = ()
+    era: str | None = None
+    mood: str | None = None
+
+    def details(self) -> str:
+        """The brief's lines after the theme, for the prompt."""
+        lines = []
+        if self.artist:
+            lines.append(f"Write it the way {self.artist} would, without copying their lyrics.")
+        if self.genre or self.subgenres:
+            lines.append("Genre: " + ", ".join([self.genre] if self.genre else []) + (
+                f" ({', '.join(self.subgenres)})" if self.subgenres else ""))
+        if self.era:
+            lines.append(f"Era: {self.era}")
+        if self.mood:
+            lines.append(f"Mood: {self.mood}")
+        return "\n".join(lines)
+
+    @property
+    def theme(self) -> str:
+        return (self.prompt or self.title or "a song about life").strip()
+
+
+def _system() -> str:
+    return (PROMPTS_DIR / "lyrics_system.md").read_text(encoding="utf-8").strip()
+
+
+def lyrics_prompt(brief: LyricsBrief, structure: tuple[str, ...] = DEFAULT_STRUCTURE) -> tuple[str, str]:
+    """The (system, user) prompts that ask an LLM for lyrics matching ``brief``."""
+    user = (PROMPTS_DIR / "lyrics_user.md").read_text(encoding="utf-8").format(
+        title_part=f' called "{brief.title}"' if brief.title else "",
+        theme=brief.theme,
+        details=brief.details(),
+        structure=", ".join(f"[{s}]" for s in structure),
+    ).replace("\n\n", "\n").strip()
+    return _system(), user
+
+
+def write_lyrics(
+    brief: LyricsBrief,
+    llm: TextGenerator,
+    *,
+    seed: int = 0,
+    structure: tuple[str, ...] = DEFAULT_STRUCTURE,
+    max_tokens: int = 400,
+) -> Lyrics:
+    """Ask ``llm`` for lyrics matching ``brief`` and parse them.
+
+    Tries a second time with another seed when the first reply holds no usable
+    lyrics; raises ToolError if neither does.
+    """
+    system, user = lyrics_prompt(brief, structure)
+    for attempt in range(2):
+        reply = llm.generate(user, system=system, max_tokens=max_tokens, temperature=0.8 - 0.2 * attempt,
+                             seed=seed + attempt, repeat_penalty=REPEAT_PENALTY)
+        try:
+            lyrics = parse_lyrics(reply, title=brief.title)
+        except ToolError:
+            continue
+        if sum(len(s.lines) for s in lyrics.sections) >= 2:
+            return lyrics
+    raise ToolError(f"The language model ({getattr(llm, 'name', 'LLM')}) did not write usable lyrics; try again, or give the lyrics yourself.")
+
+
+def write_section(
+    brief: LyricsBrief,
+    lyrics: Lyrics,
+    label: str,
+    llm: TextGenerator,
+    *,
+    about: str | None = None,
+    seed: int = 0,
+    max_tokens: int = 160,
+) -> LyricSection:
+    """New lines for the section ``label`` of ``lyrics`` (an existing one, or a new bridge or verse):
+    the LLM sees the rest of the song and writes only this section, about ``about`` when given.
+
+    Raises ToolError when the reply holds no usable lines twice.
+    """
+    kind = label.split()[0].lower()
+    old = next((s for s in lyrics.sections if s.label.lower() == label.lower()), None)
+    n_lines = len(old.lines) if old else 4
+    others = "\n\n".join(f"[{s.label}]\n" + "\n".join(ln.text for ln in s.lines)
+                         for s in lyrics.sections if s.label.lower() != label.lower())
+    user = (PROMPTS_DIR / "lyrics_section.md").read_text(encoding="utf-8").format(
+        title=lyrics.title, theme=brief.theme, details=brief.details(), song=others, label=label,
+        lines=n_lines, about=(about or "the song's theme, in new words").strip(),
+    ).replace("\n\n\n", "\n\n").strip()
+    for attempt in range(2):
+        reply = llm.generate(user, system=_system(), max_tokens=max_tokens, temperature=0.8 - 0.2 * attempt,
+                             seed=seed + attempt, repeat_penalty=REPEAT_PENALTY)
+        try:
+            parsed = parse_lyrics(reply, title=lyrics.title)
+        except ToolError:
+            continue
+        lines = tuple(ln for s in parsed.sections for ln in s.lines)[: max(n_lines, 2) + 2]
+        if len(lines) >= 2:
+            return LyricSection(kind=old.kind if old else kind, label=old.label if old else label.title(), lines=lines)
+    raise ToolError(f"The language model ({getattr(llm, 'name', 'LLM')}) did not write usable lines for {label}; "
+                    "try again, or give the lines yourself.")
