@@ -24,6 +24,7 @@ from assistant.llm import (
     describe_backend,
     make_chat_model,
 )
+from assistant.tool_calls import ATTACHED_FILES
 from core.outputs import OutputFile
 from core.settings import Settings, get_settings
 from core.textgen import TextGenerator
@@ -197,7 +198,7 @@ def _with_attachments(text: str, attachments: Sequence[str | Path]) -> str:
         if not path.is_file():
             raise AssistantError(f"The attached file {item} does not exist; check the path.")
         paths.append(str(path))
-    return f"{text}\n\nAttached files: {', '.join(paths)}" if paths else text
+    return f"{text}\n\n{ATTACHED_FILES} {', '.join(paths)}" if paths else text
 
 
 def _text_of(msg: AIMessage) -> str:

@@ -166,15 +166,28 @@ def render_music(
     instrument: str | None = None,
 ) -> ToolOutput:
     """Render chords typed as text, a MIDI file or a MusicXML file to audio; "render that" plays the
-    chords suggested last in this conversation."""
+    chords suggested last in this conversation, and "play it on piano" right after a song plays that song
+    on piano (a revision of it)."""
     from assistant.conversation import ChordsMemory
     from core.errors import ToolError
     from tools.rendering.render import is_file_source, render_any
 
-    remembered = ctx.state().chords
-    if refers_back(source) and remembered:
-        source = remembered.chords.replace(",", " ")
-    elif not source or refers_back(source):
+    state = ctx.state()
+    if refers_back(source) and state.song and state.last_made() == "song":
+        # "play it on piano" about the song just made: the song itself, on that instrument or tempo
+        from tools.song.revise import Revision
+
+        if not (instrument or tempo):
+            song = state.current_song()
+            return ToolOutput(summary=f"Here is {song.summary().splitlines()[0]}", files=list(song.files),
+                              display=song.summary(), data=song.to_dict())
+        return revise(ctx, Revision(instruments=(instrument,) if instrument else None, tempo=tempo))
+    if refers_back(source) and state.lyrics and state.last_made() == "lyrics":
+        # "set those lyrics to music": the lyrics just written, as a song
+        return compose_song(ctx, out_dir, prompt="that", tempo=tempo, instruments=[instrument] if instrument else None)
+    if refers_back(source) and state.chords:
+        source = state.chords.chords.replace(",", " ")
+    elif refers_back(source):
         raise ToolError("Say what to play: chords like 'C G Am F', or a .mid or .musicxml file.")
     result = render_any(source, out_dir, tempo=tempo, instrument=instrument)
     if not is_file_source(source):

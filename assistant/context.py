@@ -11,7 +11,7 @@ from typing import Any
 
 from assistant.conversation import ThreadState, ThreadStates
 from core.outputs import OutputFile
-from core.settings import get_settings
+from core.settings import MEMORY_FILE, get_settings
 from core.textgen import TextGenerator
 
 
@@ -28,7 +28,7 @@ class ToolContext:
     @property
     def states(self) -> ThreadStates:
         """Every thread's music state, in the memory database under ``home``."""
-        return ThreadStates(self.home / "memory.sqlite")
+        return ThreadStates(self.home / MEMORY_FILE)
 
     def state(self) -> ThreadState:
         """What this thread remembers: the current song, the last clip, chords and lyrics."""

@@ -18,10 +18,10 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from assistant.tool_calls import STATE_MESSAGE
 from core.errors import ToolError
 from tools.song.song import Song, load_song
 
-STATE_MESSAGE = "music_state"   # the name of the per-turn summary message (history() leaves it out)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS music_state (
     thread_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -105,7 +105,10 @@ class ThreadState:
             lines.append(f'Last lyrics written: "{self.lyrics.title}".')
         if not lines:
             return ""
-        lines.append("To change the current song use revise_song; to answer a question about these use recall.")
+        if self.song:
+            lines.append('A follow-up that changes the current song ("faster", "piano only", "new chords for the chorus", '
+                         '"go back") is revise_song, not a new song.')
+        lines.append("A question about what is listed here is recall.")
         return "\n".join(lines)
 
     def to_json(self) -> str:

@@ -14,9 +14,7 @@ import hashlib
 import json
 import os
 import pickle
-import re
 import threading
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,11 +32,26 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
-RESPOND = "respond"
+from assistant.tool_calls import (
+    RESPOND,
+    _last_user_text,
+    _text_of,
+    _tools_still_allowed,
+    drop_ungrounded_args,
+    parse_tool_reply,
+    tool_call_schema,
+    tools_prompt,
+)
+
 _IM_END = "<|im_end|>"
 
+
 _LOAD_LOCK = threading.Lock()
+
+
 _LLAMAS: dict[tuple, Any] = {}
+
+
 _RUN_LOCKS: dict[tuple, threading.Lock] = {}
 
 
@@ -63,78 +76,6 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any,
             )
             _RUN_LOCKS[key] = threading.Lock()
         return _LLAMAS[key], _RUN_LOCKS[key]
-
-
-def _schema_summary(params: dict) -> str:
-    """A compact one-line rendering of a tool's parameters that a small model can read."""
-    props = params.get("properties", {})
-    required = set(params.get("required", []))
-    parts = []
-    for name, spec in props.items():
-        kind = spec.get("type")
-        if kind is None and "anyOf" in spec:
-            kind = "|".join(s.get("type", "?") for s in spec["anyOf"] if s.get("type") != "null")
-        if kind == "array":
-            kind = f"list of {spec.get('items', {}).get('type', 'item')}"
-        if "enum" in spec:
-            kind = "one of " + "/".join(map(str, spec["enum"]))
-        desc = spec.get("description", "")
-        flag = "required" if name in required else "optional"
-        parts.append(f'"{name}" ({kind}, {flag}){": " + desc if desc else ""}')
-    return "; ".join(parts) if parts else "no arguments"
-
-
-def _clean_schema(schema: dict) -> dict:
-    """Drop keys the grammar converter does not need (titles, descriptions, defaults)."""
-    if isinstance(schema, dict):
-        return {k: _clean_schema(v) for k, v in schema.items() if k not in {"title", "description", "default", "examples"}}
-    if isinstance(schema, list):
-        return [_clean_schema(v) for v in schema]
-    return schema
-
-
-def tool_call_schema(tools: Sequence[dict]) -> dict:
-    """The JSON schema of one reply: a call of one bound tool, or ``respond`` with text."""
-    options = []
-    for tool in tools:
-        fn = tool["function"]
-        params = _clean_schema(fn.get("parameters") or {"type": "object", "properties": {}})
-        params.setdefault("type", "object")
-        options.append(
-            {
-                "type": "object",
-                "properties": {"tool": {"const": fn["name"]}, "arguments": params},
-                "required": ["tool", "arguments"],
-            }
-        )
-    options.append(
-        {
-            "type": "object",
-            "properties": {
-                "tool": {"const": RESPOND},
-                "arguments": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
-            },
-            "required": ["tool", "arguments"],
-        }
-    )
-    return {"anyOf": options}
-
-
-def tools_prompt(tools: Sequence[dict]) -> str:
-    """The part of the system prompt that lists the tools and the reply format."""
-    lines = [
-        "## How to reply",
-        'Reply with exactly one JSON object: {"tool": NAME, "arguments": {...}}.',
-        f'To answer the user in words (greetings, questions about you, after a tool has finished), use "{RESPOND}": '
-        f'{{"tool": "{RESPOND}", "arguments": {{"text": "your answer"}}}}.',
-        "",
-        "## Tools",
-    ]
-    for tool in tools:
-        fn = tool["function"]
-        lines.append(f"- {fn['name']}: {fn.get('description', '').strip()}")
-        lines.append(f"  arguments: {_schema_summary(fn.get('parameters') or {})}")
-    return "\n".join(lines)
 
 
 class ChatLocalGGUF(BaseChatModel):
@@ -323,154 +264,3 @@ def _load_prefix_state(llama: Any, path: Path) -> None:
     except Exception:  # noqa: BLE001 - a cache is never worth a failure
         path.unlink(missing_ok=True)
         llama.reset()
-
-
-def _text_of(msg: BaseMessage) -> str:
-    content = msg.content
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
-
-
-_FILE_MENTION = re.compile(r"Attached files:|\.(wav|ogg|mp3|flac|m4a|aiff?|mid|midi|musicxml|mxl)\b|(^|\s)[~.]?/\S", re.I)
-
-
-def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> list[dict]:
-    """The tools the model may call now.
-
-    - After a tool has answered in this turn, not that tool again: a small model that
-      has just seen a tool's result tends to call it again, and a request rarely needs
-      the same tool twice.
-    - A tool that requires a file (a required ``path`` argument) only when the user's
-      message names or attaches one: without a file it cannot run, and a small model
-      otherwise reaches for it on any question about music.
-    - A tool that requires pasted lyrics (a required ``lyrics`` argument) only when the
-      message holds a passage (quoted, after a colon, or on several lines): the small
-      model otherwise classifies a question ("what is a minor key?") as if it were lyrics.
-    """
-    called: set[str] = set()
-    for msg in reversed(messages):
-        if isinstance(msg, HumanMessage):
-            break
-        if isinstance(msg, ToolMessage) and msg.status != "error" and msg.name:
-            called.add(msg.name)
-    text = _last_user_text(messages)
-    has_file, has_passage = bool(_FILE_MENTION.search(text)), _has_passage(text)
-    allowed = []
-    for tool in tools:
-        fn = tool["function"]
-        required = (fn.get("parameters") or {}).get("required") or []
-        if fn["name"] not in called and (has_file or "path" not in required) and (
-                has_passage or "lyrics" not in required):
-            allowed.append(tool)
-    return allowed
-
-
-_PASSAGE = re.compile(r"""["'“‘]([^"'”’]*\s){3,}[^"'”’]*["'”’]|:\s*(\S+\s+){5,}\S""")
-
-
-def _has_passage(text: str) -> bool:
-    """Does the message hold a passage of text: four or more quoted words, six or more after a colon,
-    or several non-empty lines?"""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Attached files:")]
-    return len(lines) >= 3 or bool(_PASSAGE.search(text))
-
-
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "twelve": 12, "sixteen": 16, "twenty": 20, "thirty": 30, "sixty": 60, "half": 0.5}
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _mentioned(value: Any, words: list[str], numbers: set[float]) -> bool:
-    """Did the user's words mention this value? (prefix match on words, numbers as digits or words, minutes)"""
-    if isinstance(value, bool) or value is None:
-        return False
-    if isinstance(value, (int, float)):
-        return any(abs(value - n) < 1e-6 or abs(value - 60 * n) < 1e-6 for n in numbers)
-    if isinstance(value, list):
-        return any(_mentioned(v, words, numbers) for v in value)
-    tokens = _words(str(value))
-    if not tokens:
-        return False
-
-    def seen(token: str) -> bool:
-        stem = token[:5]
-        return any(w == token or (len(token) >= 3 and w.startswith(stem)) for w in words)
-
-    long_tokens = [t for t in tokens if len(t) >= 3]
-    return all(seen(t) for t in long_tokens) if long_tokens else any(seen(t) for t in tokens)
-
-
-_FREE_TEXT = ("prompt", "query", "question")
-
-
-def drop_ungrounded_args(args: dict, schema: dict, user_text: str) -> dict:
-    """Remove optional arguments whose values the user never mentioned.
-
-    Small models fill every optional field (a key, a tempo, a length) with guesses;
-    a value the user did not ask for is better left to the tool's own defaults.
-    Required arguments are kept as written, except a free-text one (``prompt``,
-    ``query``, ``question``) that shares no word with the message: the small model
-    sometimes copies an example from a tool's description there ("my first car"),
-    and the user's own message is the better theme.
-    """
-    required = set(schema.get("required", []))
-    words = _words(user_text)
-    numbers = {float(w) for w in words if w.isdigit()} | {float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS}
-    kept = {}
-    for name, value in args.items():
-        if name in required:
-            content = [t for t in _words(value) if len(t) >= 3] if isinstance(value, str) else []
-            if name in _FREE_TEXT and content and not any(_mentioned(t, words, numbers) for t in content):
-                value = user_text.split("\n\nAttached files:")[0].strip() or value
-            kept[name] = value
-        elif isinstance(value, list):
-            items = [v for v in value if _mentioned(v, words, numbers)]
-            if items:
-                kept[name] = items
-        elif _mentioned(value, words, numbers):
-            kept[name] = value
-    return kept
-
-
-def _last_user_text(messages: Sequence[BaseMessage]) -> str:
-    for msg in reversed(messages):
-        if isinstance(msg, HumanMessage):
-            return _text_of(msg)
-    return ""
-
-
-def _repair_truncated(raw: str, tries: int = 64) -> dict | None:
-    """The longest prefix of a cut-off tool call that ends after a whole argument, closed and parsed."""
-    cut = len(raw)
-    for _ in range(tries):
-        cut = raw.rfind(",", 0, cut)
-        if cut <= 0:
-            return None
-        try:
-            data = json.loads(raw[:cut] + "}}")
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("arguments"), dict) and data.get("tool") != RESPOND:
-            return data
-    return None
-
-
-def parse_tool_reply(raw: str) -> AIMessage:
-    """Turn the grammar-constrained JSON into an AIMessage (text or one tool call)."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        # The grammar makes this rare: only when max_tokens cut the object short, typically a
-        # runaway optional argument. Keep the complete arguments before it.
-        data = _repair_truncated(raw)
-        if data is None:
-            return AIMessage(content="Sorry, I lost my train of thought there. Could you say that again, a little shorter?")
-    name = data.get("tool")
-    args = data.get("arguments") or {}
-    if name == RESPOND:
-        return AIMessage(content=str(args.get("text", "")).strip())
-    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}])

@@ -143,7 +143,8 @@ def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
     def revise(
         request: Annotated[Optional[str], typer.Argument(help="The change in words: 'faster', 'in a major key', "
                                                               "'piano only', 'new chords for the chorus', 'go back'.")] = None,
-        song: Annotated[Optional[Path], typer.Option(help="A song folder (default: the last song of the CLI thread).")] = None,
+        song: Annotated[Optional[Path], typer.Option(help="A song folder (default: the thread's current song).")] = None,
+        thread: Annotated[str, typer.Option(help="Conversation thread whose song to change (`ask` uses cli, `chat` cli-chat).")] = "cli",
         tempo: Annotated[Optional[float], typer.Option(help="New tempo in BPM, 30-300")] = None,
         key: Annotated[Optional[str], typer.Option(help="New key, e.g. 'E minor'")] = None,
         genre: Annotated[Optional[str], typer.Option(help="Arrange it as another genre")] = None,
@@ -164,7 +165,7 @@ def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
         from tools.song.song import load_song
 
         def go() -> ToolOutput:
-            ctx = make_ctx()
+            ctx = make_ctx().for_thread(thread)
             current = load_song(song) if song else ctx.state().current_song()
             if undo or (request and is_undo(request)):
                 ctx.remember(song=str(current.folder))

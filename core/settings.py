@@ -20,6 +20,9 @@ from pydantic_settings import (
 )
 
 
+MEMORY_FILE = "memory.sqlite"   # conversations and their music, under the home folder
+
+
 def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bandmate"
 
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
     @property
     def memory_db(self) -> Path:
         """SQLite file holding conversation memory."""
-        return self.home_dir / "memory.sqlite"
+        return self.home_dir / MEMORY_FILE
 
     @property
     def models_dir(self) -> Path:

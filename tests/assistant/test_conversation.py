@@ -104,3 +104,13 @@ def test_make_that_into_a_song_sets_the_lyrics_just_written(tmp_path):
     data = next(s for s in song.steps if s.name == "compose_song")
     assert "Goodbye, goodbye, my little town" in data.display
     assert len(lyricist.calls) == 1   # the song set the lyrics already written, it did not write new ones
+
+
+def test_play_it_on_piano_after_a_song_plays_that_song_on_piano(tmp_path):
+    bot, _, settings = assistant_for(tmp_path, compose_call(), say("Done."),
+                                     call("render_music", instrument="piano"), say("On piano now."))
+    bot.chat("write a folk song", thread_id="p")
+    reply = bot.chat("now play it on piano only", thread_id="p")
+    song = ThreadStates(settings.memory_db).get("p").current_song()
+    assert song.version == 2 and song.instruments == ("piano",)
+    assert reply.steps[0].summary.startswith('Version 2 of "Goodbye": instruments')

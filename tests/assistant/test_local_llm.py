@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from assistant.context import ToolContext
-from assistant.local_llm import (
+from assistant.tool_calls import (
     RESPOND,
     _tools_still_allowed,
     drop_ungrounded_args,
@@ -163,3 +163,46 @@ def test_the_lyrics_classifier_is_offered_only_when_the_message_holds_lyrics(ope
     assert offered("what genre is this: we rise from the ashes with steel in our veins")
     assert offered("Which genre?\nI walk the line\nBecause you're mine\nI keep my eyes wide open")
     assert offered("genre of “the wheels on the bus go round and round”")
+
+
+def _offered(openai_tools, *messages):
+    from assistant.tool_calls import _tools_still_allowed
+
+    return {t["function"]["name"] for t in _tools_still_allowed(list(messages), openai_tools)}
+
+
+def test_a_message_about_the_current_song_is_not_offered_tools_that_make_new_things(openai_tools):
+    from langchain_core.messages import HumanMessage
+
+    from assistant.tool_calls import STATE_MESSAGE
+
+    state = HumanMessage('Current song: "Goodbye" (version 1): folk, D minor.', name=STATE_MESSAGE)
+    about_it = _offered(openai_tools, state, HumanMessage("give me new chords for the chorus"))
+    assert {"revise_song", "recall"} <= about_it and not about_it & {"compose_song", "suggest_chords", "write_lyrics"}
+    new_request = _offered(openai_tools, state, HumanMessage("now write me a jazz song about coffee"))
+    assert "compose_song" in new_request
+    lyrics_only = HumanMessage('Last lyrics written: "Goodbye".', name=STATE_MESSAGE)
+    assert "compose_song" in _offered(openai_tools, lyrics_only, HumanMessage("make it a folk song"))
+
+
+def test_lyrics_are_offered_only_when_words_are_asked_for(openai_tools):
+    from langchain_core.messages import HumanMessage
+
+    assert "write_lyrics" not in _offered(openai_tools, HumanMessage("write a blues song about the rain"))
+    assert "write_lyrics" in _offered(openai_tools, HumanMessage("write lyrics about the moon"))
+    assert "write_lyrics" in _offered(openai_tools, HumanMessage("a verse and chorus about city lights"))
+
+
+def test_edits_without_it_and_with_no_song_yet(openai_tools):
+    from langchain_core.messages import HumanMessage
+
+    from assistant.tool_calls import STATE_MESSAGE, drop_ungrounded_args
+
+    state = HumanMessage('Current song: "Goodbye" (version 1): folk, D minor.', name=STATE_MESSAGE)
+    assert "compose_song" not in _offered(openai_tools, state, HumanMessage("no drums please"))
+    assert "compose_song" not in _offered(openai_tools, HumanMessage("make it faster"))   # -> "no song yet"
+    assert "compose_song" in _offered(openai_tools, HumanMessage("write a song and make it sad"))
+    clip = HumanMessage("Last clip: trumpet.ogg (Tempo: about 96 BPM.)", name=STATE_MESSAGE)
+    assert "suggest_chords" not in _offered(openai_tools, clip, HumanMessage("what chords did you hear in the clip?"))
+    schema = {"properties": {"request": {"type": "string"}}, "required": ["request"]}
+    assert drop_ungrounded_args({"request": "make it faster"}, schema, "make it 120 bpm") == {"request": "make it 120 bpm"}

@@ -137,3 +137,21 @@ def test_settings_come_from_toml_env_and_dotenv(tmp_path, monkeypatch):
     monkeypatch.setenv("BANDMATE_BASE_URL", "http://env/v1")
     s = Settings()
     assert (s.llm_backend, s.model, s.base_url) == ("openai", "from-dotenv", "http://env/v1")
+
+
+def test_a_follow_up_over_the_wire_sees_the_song_and_revises_it(tmp_path, stub_server):
+    from tests.tools.song.test_revise import LYRICS
+
+    url, log = stub_server([
+        {"tool": "compose_song", "arguments": {"prompt": "leaving home", "genre": "folk", "lyrics": LYRICS,
+                                               "length_seconds": 30, "seed": 3}},
+        {"text": "Here is your song."},
+        {"tool": "revise_song", "arguments": {"request": "a bit slower"}},
+    ])
+    assistant = Assistant(openai_settings(tmp_path, base_url=url), tools=["compose_song", "revise_song", "recall"])
+    assistant.chat("write a folk song about leaving home", thread_id="w")
+    reply = assistant.chat("a bit slower", thread_id="w")
+    assert reply.text.startswith('Version 2 of "Goodbye": tempo')
+    third = [json.loads(line) for line in log.read_text().splitlines()][2]
+    users = [m for m in third["messages"] if m["role"] == "user"]
+    assert users[-1]["content"] == "a bit slower" and 'Current song: "Goodbye"' in users[-2]["content"]

@@ -218,3 +218,28 @@ def test_similar_goes_to_the_assistant_and_help_is_private(tmp_path, monkeypatch
     assert help_answer["flags"] == 64 and "/compose" in help_answer["content"]
     synced = fake.calls_to("PUT", "/applications/1000/commands")[0].json
     assert sorted(c["name"] for c in synced) == ["analyze", "ask", "caption", "compose", "help", "similar"]
+
+
+def test_each_channel_keeps_its_own_song_and_a_follow_up_edits_it(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+
+    async def scenario():
+        async with running_discord(home, monkeypatch) as (fake, bot):
+            await fake.say("Write and produce a song: the sea.")
+            await fake.say("Write and produce a song: the hills.", channel=fake.channel_ids[1])
+            await fake.wait_for(lambda: sum((c.content or "").startswith("Done with") for c in
+                                            fake.calls_to("PATCH", "/channels/")) == 2, 120)
+            await fake.say("make it faster")
+            await fake.wait_for(lambda: any("Version 2 of" in (c.content or "") for c in
+                                            fake.calls_to("PATCH", "/channels/")), 120)
+            return fake
+
+    fake = run(scenario())
+    edited = next(c for c in fake.calls_to("PATCH", "/channels/") if "Version 2 of" in (c.content or ""))
+    assert "tempo" in edited.content and edited.files   # the new version's files are posted with it
+    states = make_assistant(home)
+    from assistant.conversation import ThreadStates
+
+    memory = ThreadStates(states.settings.memory_db)
+    one, two = memory.get("discord:3000").current_song(), memory.get("discord:3001").current_song()
+    assert one.version == 2 and two.version == 1 and one.folder.parent != two.folder.parent

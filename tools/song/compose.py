@@ -23,6 +23,7 @@ from tools.music.harmony import ChordSpan, parse_key
 from tools.music.score import Note
 from tools.rendering.render import short_hash, slug
 from tools.song.folder import Stopwatch, write_song
+from tools.song.sections import Block, SectionWriter, join_sections
 from tools.song.song import Band, Song, SongRequest, SongSection, assemble_score
 from tools.songwriting.arrangement import (
     Arrangement,
@@ -35,11 +36,10 @@ from tools.songwriting.chords import default_chord_generator
 from tools.songwriting.genre import classify_genre, resolve_genre
 from tools.songwriting.lyric_writing import DEFAULT_STRUCTURE, write_lyrics
 from tools.songwriting.lyrics import Lyrics, LyricSection, parse_lyrics
-from tools.songwriting.melody import line_bars, melody_for_section
+from tools.songwriting.melody import line_bars
 
 DEFAULT_LENGTH = (60.0, 90.0)   # seconds, when the request does not say
 MIN_LENGTH, MAX_LENGTH = 10.0, 600.0
-_LIFT = {"chorus": 3, "bridge": 1, "pre-chorus": 1}
 
 
 @dataclass
@@ -193,9 +193,9 @@ def compose_song(
     plan, plan_notes = _plan(lyrics, arr, request.length_seconds, sing_everything=bool(request.lyrics))
     notes += plan_notes
     chord_generator = chord_generator or default_chord_generator()
-    sections, chords, melody = _write_music(plan, arr, chord_generator, request.seed)
+    sections, chords, melody = _write_music(plan, band, chord_generator, request.seed)
     song = Song(title=lyrics.title, artist=request.artist, request=request, band=band, lyrics=lyrics,
-                sections=tuple(sections), score=assemble_score(lyrics.title, band, sections, chords, melody),
+                sections=sections, score=assemble_score(lyrics.title, band, sections, chords, melody),
                 genre_scores=scores, chord_generator=chord_generator.name, notes=tuple(notes))
     watch.lap("chords, melody, arrangement")
 
@@ -204,35 +204,14 @@ def compose_song(
     return replace(song, timings=tuple(watch.timings))
 
 
-def _write_music(plan: list[_Planned], arr: Arrangement, generator: ChordGenerator, seed: int
-                 ) -> tuple[list[SongSection], list[ChordSpan], list[Note]]:
+def _write_music(plan: list[_Planned], band: Band, generator: ChordGenerator, seed: int
+                 ) -> tuple[tuple[SongSection, ...], list[ChordSpan], list[Note]]:
     """Chords for every section and the melody over them (the band plays the rest from the chords)."""
-    bpb = arr.beats_per_bar
-    chords: list[ChordSpan] = []
-    melody: list[Note] = []
-    sections: list[SongSection] = []
-    last_lyric = max((i for i, p in enumerate(plan) if p.lines), default=-1)
-    bar = 0
-    for index, planned in enumerate(plan):
-        lyric_lines = [ln.text for ln in planned.lines]
-        spans = generator.progression(section=planned.kind, bars=planned.bars, key=arr.key, genre=arr.genre,
-                                      mood=arr.mood, lyrics=lyric_lines, beats_per_bar=bpb,
-                                      cadence=index == len(plan) - 1, seed=seed)
-        start = bar * bpb
-        if planned.lines or planned.kind == "solo":
-            if planned.lines:
-                syllables = [ln.sung() for ln in planned.lines]
-                bars_per = planned.line_bars
-            else:  # the lead instrument plays a tune without words
-                bars_per = [arr.bars_per_line] * max(1, planned.bars // arr.bars_per_line)
-                syllables = [[(None, None)] * (3 * b) for b in bars_per]
-            melody += melody_for_section(
-                syllables, bars_per, spans, key=arr.key, beats_per_bar=bpb, start_beat=start,
-                lift=_LIFT.get(planned.kind, 0), end_on_tonic=index == last_lyric,
-                seed=f"{seed}|{planned.kind}|{'/'.join(lyric_lines)}")
-        chords += [s.shifted(start) for s in spans]
-        sections.append(SongSection(planned.label, planned.kind, bar, planned.bars,
-                                    tuple(s.chord.symbol for s in spans), tuple(s.roman for s in spans),
-                                    tuple(lyric_lines), tuple(planned.line_bars)))
-        bar += planned.bars
-    return sections, chords, melody
+    writer = SectionWriter(band, generator, seed)
+    blocks = [Block(SongSection(p.label, p.kind, 0, p.bars, (), (), tuple(ln.text for ln in p.lines),
+                                tuple(p.line_bars)), [], []) for p in plan]
+    last_sung = max((i for i, p in enumerate(plan) if p.lines), default=-1)
+    for index, (planned, block) in enumerate(zip(plan, blocks)):
+        writer.chords(block, last=index == len(plan) - 1, take=0)
+        writer.melody(block, planned.lines, last_sung=index == last_sung, take=0)
+    return join_sections(blocks, writer.arr.beats_per_bar)

@@ -13,22 +13,25 @@ current version as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from core.errors import ToolError
 from core.textgen import TextGenerator
 from tools.music.harmony import (
-    SCALES,
-    ChordSpan,
     Key,
     parse_key,
-    parse_numeral,
-    roman_to_chord,
 )
-from tools.music.score import Note
 from tools.song.folder import version_name, write_song
+from tools.song.sections import (
+    Block,
+    SectionWriter,
+    join_sections,
+    matching,
+    split_sections,
+    transpose,
+)
 from tools.song.song import (
     Band,
     Song,
@@ -43,16 +46,9 @@ from tools.songwriting.chords import default_chord_generator
 from tools.songwriting.genre import resolve_genre
 from tools.songwriting.lyric_writing import write_section
 from tools.songwriting.lyrics import Lyrics
-from tools.songwriting.melody import line_bars, melody_for_section
+from tools.songwriting.melody import line_bars
 
 _DRUM_WORDS = ("drums", "drum", "drum kit", "percussion", "beat")
-_LIFT = {"chorus": 3, "bridge": 1, "pre-chorus": 1}
-# Parallel-mode chords: each degree's chord in the other mode, so "i VI III VII" in D minor becomes
-# "I vi iii V" in D major (the harmonic rhythm and the functions stay; the colour changes).
-_TO_MAJOR = {"i": "I", "ii": "ii", "III": "iii", "bIII": "iii", "iv": "IV", "IV": "IV", "v": "V", "V": "V",
-             "VI": "vi", "bVI": "vi", "VII": "V", "bVII": "V", "vii": "vii"}
-_TO_MINOR = {"I": "i", "ii": "iv", "iii": "III", "IV": "iv", "V": "V", "vi": "VI", "vii": "VII", "bVII": "VII",
-             "bVI": "VI", "bIII": "III", "i": "i", "iv": "iv", "v": "v"}
 
 
 @dataclass(frozen=True)
@@ -96,49 +92,10 @@ class Revised:
         return text + "."
 
 
-@dataclass
-class _Block:
-    """One played section with its own chords and melody, times relative to the section's start."""
-
-    section: SongSection
-    chords: list[ChordSpan]
-    melody: list[Note]
-    touched: set[str] = field(default_factory=set)   # "chords", "melody", "lyrics"
-
-
 def _listing(items: tuple[str, ...] | list[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
-
-def _blocks(song: Song) -> list[_Block]:
-    bpb = song.score.beats_per_bar
-    out = []
-    for s in song.sections:
-        lo, hi = s.start_bar * bpb, (s.start_bar + s.bars) * bpb
-        out.append(_Block(s, [c.shifted(-lo) for c in song.chords if lo <= c.start < hi],
-                          [replace(n, start=n.start - lo) for n in song.melody if lo <= n.start < hi]))
-    return out
-
-
-def _join(blocks: list[_Block], bpb: int) -> tuple[tuple[SongSection, ...], list[ChordSpan], list[Note]]:
-    sections, chords, melody, bar = [], [], [], 0
-    for b in blocks:
-        s = b.section
-        sections.append(replace(s, start_bar=bar, chords=tuple(c.chord.symbol for c in b.chords),
-                                romans=tuple(c.roman for c in b.chords)))
-        chords += [c.shifted(bar * bpb) for c in b.chords]
-        melody += [replace(n, start=n.start + bar * bpb) for n in b.melody]
-        bar += s.bars
-    return tuple(sections), chords, melody
-
-
-def _matching(blocks: list[_Block], song: Song, name: str) -> list[_Block]:
-    label = song.section(name).label   # ToolError names the sections the song has
-    return [b for b in blocks if b.section.label == label]
-
-
-# ---------------------------------------------------------------- checks (before any work)
 
 def _check(song: Song, rev: Revision, llm: TextGenerator | None) -> None:
     if rev.is_empty():
@@ -169,8 +126,6 @@ def _check(song: Song, rev: Revision, llm: TextGenerator | None) -> None:
     if rev.drop_section and len(song.sections) <= 1:
         raise ToolError("The song has only one section; there is nothing left to drop.")
 
-
-# ---------------------------------------------------------------- the edits
 
 def _new_band(song: Song, rev: Revision) -> tuple[Band, list[str]]:
     band, changes = song.band, []
@@ -213,69 +168,6 @@ def _lineup(song: Song) -> tuple[str, ...]:
     return tuple(names + (["drums"] if arr.drums else []))
 
 
-def _transpose(blocks: list[_Block], old: Key, new: Key) -> None:
-    """Move chords and melody to ``new``: the same degrees (parallel-mode chords when the mode changes)."""
-    shift = (new.tonic_pc - old.tonic_pc) % 12
-    shift = shift - 12 if shift > 6 else shift
-    old_scale, new_scale = SCALES[old.mode], SCALES[new.mode]
-    for b in blocks:
-        b.chords = [ChordSpan(*_chord_in(c.roman, old.mode, new), c.start, c.beats) for c in b.chords]
-        moved = []
-        for n in b.melody:
-            rel = (n.pitch - old.tonic_pc) % 12
-            step = new_scale[old_scale.index(rel)] - rel if rel in old_scale else 0
-            moved.append(replace(n, pitch=n.pitch + shift + step))
-        b.melody = moved
-
-
-def _chord_in(roman: str, old_mode: str, new: Key):
-    if old_mode != new.mode and "/" not in roman:
-        num = parse_numeral(roman)
-        head = num.accidental + (num.roman.lower() if num.minor else num.roman)
-        table = _TO_MAJOR if new.mode == "major" else _TO_MINOR
-        if head in table:
-            suffix = num.suffix.replace("°", "").replace("o", "") if table[head].islower() != num.minor else num.suffix
-            for candidate in (table[head] + suffix, table[head]):
-                try:
-                    return roman_to_chord(candidate, new), candidate
-                except ToolError:
-                    continue
-    return roman_to_chord(roman, new), roman
-
-
-class _Writer:
-    """Writes new chords and melody for blocks, as the song pipeline does."""
-
-    def __init__(self, song: Song, band: Band, generator: ChordGenerator, seed: int) -> None:
-        self.arr = band.arrangement()
-        self.generator, self.seed, self.song = generator, seed, song
-
-    def chords(self, block: _Block, last: bool, take: int) -> None:
-        s = block.section
-        spans = self.generator.progression(section=s.kind, bars=s.bars, key=self.arr.key, genre=self.arr.genre,
-                                           mood=self.arr.mood, lyrics=list(s.lines),
-                                           beats_per_bar=self.arr.beats_per_bar, cadence=last,
-                                           seed=self.seed + 7919 * take)
-        block.chords = list(spans)
-        block.touched.add("chords")
-
-    def melody(self, block: _Block, lyric_lines, last_sung: bool, take: int) -> None:
-        s = block.section
-        if lyric_lines:
-            syllables, bars_per = [ln.sung() for ln in lyric_lines], list(s.line_bars)
-        elif s.kind == "solo":
-            bars_per = [self.arr.bars_per_line] * max(1, s.bars // self.arr.bars_per_line)
-            syllables = [[(None, None)] * (3 * b) for b in bars_per]
-        else:
-            block.melody = []
-            return
-        tag = f"{self.seed}|{s.kind}|{'/'.join(s.lines)}" + (f"|take {take}" if take else "")
-        block.melody = melody_for_section(syllables, bars_per, block.chords, key=self.arr.key,
-                                          beats_per_bar=self.arr.beats_per_bar, lift=_LIFT.get(s.kind, 0),
-                                          end_on_tonic=last_sung, seed=tag)
-        block.touched.add("melody")
-
-
 def revise_song(
     song: Song,
     revision: Revision,
@@ -296,16 +188,16 @@ def revise_song(
         raise ToolError(f"{band.genre} would change the meter from {song.meter}; choose a genre in the same meter.")
     version = _next_version(song)
     take = version
-    blocks = _blocks(song)
+    blocks = split_sections(song)
     if band.key != song.key:  # first, so whatever is written new below is written in the new key
-        _transpose(blocks, parse_key(song.key), parse_key(band.key))
+        transpose(blocks, parse_key(song.key), parse_key(band.key))
     lyrics = song.lyrics
-    writer = _Writer(song, band, chord_generator or default_chord_generator(), band.seed)
+    writer = SectionWriter(band, chord_generator or default_chord_generator(), band.seed)
     lyric_lines = {s.label: s.lines for s in lyrics.sections}
 
     # the form
     if revision.drop_section:
-        gone = {id(b) for b in _matching(blocks, song, revision.drop_section)}
+        gone = {id(b) for b in matching(blocks, song, revision.drop_section)}
         label = next(b.section.label for b in blocks if id(b) in gone)
         blocks = [b for b in blocks if id(b) not in gone]
         changes.append(f"{label} dropped")
@@ -314,7 +206,7 @@ def revise_song(
         if last is None:
             raise ToolError("The song has no chorus to repeat; ask for another section instead.")
         twin = blocks[last]
-        blocks.insert(last + 1, _Block(twin.section, list(twin.chords), list(twin.melody)))
+        blocks.insert(last + 1, Block(twin.section, list(twin.chords), list(twin.melody)))
         changes.append(f"{twin.section.label} repeated at the end")
     if revision.add_section:
         kind = revision.add_section.lower().split()[0]
@@ -332,7 +224,7 @@ def revise_song(
                              for ln in written.lines)
             section = SongSection(written.label, written.kind, 0, sum(bars_per), (), (),
                                   tuple(ln.text for ln in written.lines), bars_per)
-        block = _Block(section, [], [])
+        block = Block(section, [], [])
         choruses = [i for i, b in enumerate(blocks) if b.section.kind == "chorus"]
         blocks.insert(choruses[-1] if choruses else max(1, len(blocks) - 1), block)
         writer.chords(block, last=False, take=take)
@@ -358,7 +250,7 @@ def revise_song(
                     writer.chords(b, last=False, take=0)
         changes.append(f"new lyrics for {label}" + (f" about {revision.lyrics_about}" if revision.lyrics_about else ""))
     if revision.regenerate:
-        targets = _matching(blocks, song, revision.section) if revision.section else blocks
+        targets = matching(blocks, song, revision.section) if revision.section else blocks
         for b in targets:
             if revision.regenerate == "chords":
                 writer.chords(b, last=b is blocks[-1], take=take)
@@ -368,7 +260,7 @@ def revise_song(
                        + (" (and a melody that fits them)" if revision.regenerate == "chords" else ""))
     if revision.new_take:
         band = replace(band, seed=band.seed + 1)
-        writer = _Writer(song, band, writer.generator, band.seed)
+        writer = SectionWriter(band, writer.generator, band.seed)
         for i, b in enumerate(blocks):
             writer.chords(b, last=i == len(blocks) - 1, take=0)
         changes.append("another take: new chords and melody")
@@ -380,7 +272,7 @@ def revise_song(
             retake = take if revision.regenerate == "melody" and "melody" in b.touched else 0
             writer.melody(b, lyric_lines.get(b.section.label), last_sung=i == last_sung, take=retake)
 
-    sections, chords, melody = _join(blocks, song.score.beats_per_bar)
+    sections, chords, melody = join_sections(blocks, song.score.beats_per_bar)
     revised = replace(song, band=band, lyrics=lyrics, sections=sections, version=version, previous=song.folder,
                       score=assemble_score(song.title, band, sections, chords, melody), notes=(), folder=None,
                       files=(), timings=())
@@ -391,7 +283,7 @@ def revise_song(
     return Revised(written, tuple(changes), _kept(blocks, revision, band, song))
 
 
-def _kept(blocks: list[_Block], rev: Revision, band: Band, song: Song) -> tuple[str, ...]:
+def _kept(blocks: list[Block], rev: Revision, band: Band, song: Song) -> tuple[str, ...]:
     touched = set().union(*(b.touched for b in blocks)) if blocks else set()
     kept = []
     if "lyrics" not in touched and not rev.add_section:
@@ -406,7 +298,7 @@ def _kept(blocks: list[_Block], rev: Revision, band: Band, song: Song) -> tuple[
     return tuple(kept)
 
 
-def _new_label(blocks: list[_Block], kind: str) -> str:
+def _new_label(blocks: list[Block], kind: str) -> str:
     same = sum(b.section.kind == kind for b in blocks)
     return kind.title() if kind in ("chorus", "bridge", "solo") and not same else f"{kind.title()} {same + 1}"
 

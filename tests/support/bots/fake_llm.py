@@ -5,7 +5,7 @@ Bots serve many conversations at once, so a script shared by all of them (as in
 model reads the newest message instead: ``render C G Am F`` calls the real
 render_music tool, a compose command calls compose_song with fixed lyrics (no
 text model needed), ``analyze`` calls analyze_audio on the attached file,
-``sleep 0.5 ...`` holds the worker that long, ``crash`` raises; after a tool it
+"make it faster" revises the channel's song, ``sleep 0.5 ...`` holds the worker that long, ``crash`` raises; after a tool it
 reports what the tool said, naming the request so order can be checked.
 """
 
@@ -58,6 +58,8 @@ class RoutedChatModel(BaseChatModel):
             return _call("compose_song", prompt=m.group(1), genre=m.group(2) or "folk", lyrics=LYRICS, length_seconds=16)
         if m := re.match(r"render (.+)", request):
             return _call("render_music", source=m.group(1))
+        if re.match(r"(make it|put it|play it|now play)\b", request.lower()):
+            return _call("revise_song", request=request)
         if request.lower().startswith("analy"):
             attached = str(human.content).split("Attached files: ")[-1].split(",")[0].strip()
             return _call("analyze_audio", path=attached)

@@ -17,7 +17,7 @@ from bots.config import BotSettings
 from core.settings import Settings
 from tests.support.bots.fake_llm import RoutedChatModel
 
-TOOLS = ["render_music", "analyze_audio", "compose_song"]
+TOOLS = ["render_music", "analyze_audio", "compose_song", "revise_song"]
 
 
 def make_assistant(home: Path) -> Assistant:
