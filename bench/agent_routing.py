@@ -54,6 +54,16 @@ def arg_matches(expected, actual) -> bool:
     return exp in act or (len(act) > 2 and act in exp)
 
 
+def print_scores(per_tool: dict[str, list[tuple[bool, bool]]], count: str) -> None:
+    """The markdown table: per expected tool, how often the tool and its arguments were right."""
+    print(f"| {'expected tool':<22} | {count:>5} | {'right tool':>10} | {'right args':>10} |")
+    print(f"|{'-' * 24}|{'-' * 7}|{'-' * 12}|{'-' * 12}|")
+    every = [r for results in per_tool.values() for r in results]
+    for tool, results in [*sorted(per_tool.items()), ("all", every)]:
+        k = len(results)
+        print(f"| {tool:<22} | {k:>5} | {sum(a for a, _ in results) / k:>10.0%} | {sum(b for _, b in results) / k:>10.0%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
@@ -99,18 +109,11 @@ def main() -> None:
         print(f"[{mark}] {dt:5.1f}s {case['text'][:60]!r} -> {got_tool} {json.dumps(call['args']) if call else ''}"[:200], flush=True)
 
     n = len(rows)
-    tool_acc = sum(r["tool_ok"] for r in rows) / n
-    args_acc = sum(r["args_ok"] for r in rows) / n
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print()
     print(f"backend: {describe_backend(settings)}   cases: {n}   model load + system prompt: {load_s:.1f} s")
     print()
-    print(f"| {'expected tool':<22} | {'n':>3} | {'right tool':>10} | {'right args':>10} |")
-    print(f"|{'-' * 24}|{'-' * 5}|{'-' * 12}|{'-' * 12}|")
-    for tool, results in sorted(per_tool.items()):
-        k = len(results)
-        print(f"| {tool:<22} | {k:>3} | {sum(a for a, _ in results) / k:>10.0%} | {sum(b for _, b in results) / k:>10.0%} |")
-    print(f"| {'all':<22} | {n:>3} | {tool_acc:>10.0%} | {args_acc:>10.0%} |")
+    print_scores(per_tool, "n")
     print()
     if latencies:
         print(f"time to first tool call: median {statistics.median(latencies):.2f} s, "

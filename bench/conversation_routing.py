@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent_routing import arg_matches  # noqa: E402
+from agent_routing import arg_matches, print_scores  # noqa: E402
 
 from assistant.agent import system_prompt  # noqa: E402
 from assistant.api import _with_attachments  # noqa: E402
@@ -151,13 +151,7 @@ def main() -> None:
     print()
     print(f"backend: {describe_backend(settings)}   conversations: {len(cases)}   turns: {n}")
     print()
-    print(f"| {'expected tool':<22} | {'turns':>5} | {'right tool':>10} | {'right args':>10} |")
-    print(f"|{'-' * 24}|{'-' * 7}|{'-' * 12}|{'-' * 12}|")
-    for tool, results in sorted(per_kind.items()):
-        k = len(results)
-        print(f"| {tool:<22} | {k:>5} | {sum(a for a, _ in results) / k:>10.0%} | {sum(b for _, b in results) / k:>10.0%} |")
-    print(f"| {'all':<22} | {n:>5} | {sum(r['tool_ok'] for r in rows) / n:>10.0%} | "
-          f"{sum(r['args_ok'] for r in rows) / n:>10.0%} |")
+    print_scores(per_kind, "turns")
     print()
     questions = [r for r in rows if r["agrees"] is not None]
     from_state = sum(r["got_tool"] == "recall" for r in questions)
