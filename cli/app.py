@@ -40,8 +40,10 @@ def _ask_once(assistant, text: str, files: list[Path], thread: str) -> None:
                 status.update("thinking…")
             elif event.kind == "reply":
                 reply = event.reply
-    console.print()
-    console.print(reply.text, highlight=False, markup=False, soft_wrap=True)
+    shown = {s.display.strip() for s in reply.steps}
+    if reply.text.strip() not in shown:  # a tool whose words are the reply (recall, revise_song) was shown above
+        console.print()
+        console.print(reply.text, highlight=False, markup=False, soft_wrap=True)
     for f in reply.files:
         console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
 
