@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from assistant.context import ToolContext, ToolOutput
 from core.outputs import OutputFile
+
+if TYPE_CHECKING:
+    from tools.song.revise import Revision
+    from tools.song.song import Song
 
 Instruction = Literal["writing", "summary", "paraphrase", "prediction_attribute"]
 
@@ -72,7 +76,7 @@ def revise_song(ctx: ToolContext, out_dir: Path, request: str) -> ToolOutput:
     return revise(ctx, parse_revision(request), song)
 
 
-def revise(ctx: ToolContext, revision, song=None) -> ToolOutput:
+def revise(ctx: ToolContext, revision: Revision, song: Song | None = None) -> ToolOutput:
     """Apply a typed :class:`tools.song.revise.Revision` to ``song`` (default: the thread's current song) and
     make the new version the current one. The CLI's ``bandmate revise`` options arrive here too."""
     from tools.song.revise import revise_song as apply

@@ -46,7 +46,6 @@ from tools.songwriting.chords import default_chord_generator
 from tools.songwriting.genre import resolve_genre
 from tools.songwriting.lyric_writing import write_section
 from tools.songwriting.lyrics import Lyrics
-from tools.songwriting.melody import line_bars
 
 _DRUM_WORDS = ("drums", "drum", "drum kit", "percussion", "beat")
 
@@ -186,8 +185,7 @@ def revise_song(
     band, changes = _new_band(song, revision)
     if band.arrangement().beats_per_bar != song.score.beats_per_bar:
         raise ToolError(f"{band.genre} would change the meter from {song.meter}; choose a genre in the same meter.")
-    version = _next_version(song)
-    take = version
+    version = _next_version(song)   # also the take number: a regenerated part differs in each version
     blocks = split_sections(song)
     if band.key != song.key:  # first, so whatever is written new below is written in the new key
         transpose(blocks, parse_key(song.key), parse_key(band.key))
@@ -220,15 +218,14 @@ def revise_song(
                                     about=revision.lyrics_about, seed=version)
             lyrics = Lyrics(lyrics.title, (*lyrics.sections, written))
             lyric_lines[written.label] = written.lines
-            bars_per = tuple(line_bars(ln.syllable_count, writer.arr.beats_per_bar, writer.arr.bars_per_line)
-                             for ln in written.lines)
+            bars_per = writer.bars_of(written.lines)
             section = SongSection(written.label, written.kind, 0, sum(bars_per), (), (),
                                   tuple(ln.text for ln in written.lines), bars_per)
         block = Block(section, [], [])
         choruses = [i for i, b in enumerate(blocks) if b.section.kind == "chorus"]
         blocks.insert(choruses[-1] if choruses else max(1, len(blocks) - 1), block)
-        writer.chords(block, last=False, take=take)
-        writer.melody(block, lyric_lines.get(section.label), last_sung=False, take=take)
+        writer.chords(block, last=False, take=version)
+        writer.melody(block, lyric_lines.get(section.label), last_sung=False, take=version)
         changes.append(f"{section.label} added")
 
     # one section's lyrics, chords or melody
@@ -238,8 +235,7 @@ def revise_song(
                                 seed=version)
         lyrics = Lyrics(lyrics.title, tuple(written if s.label == label else s for s in lyrics.sections))
         lyric_lines[label] = written.lines
-        bars_per = tuple(line_bars(ln.syllable_count, writer.arr.beats_per_bar, writer.arr.bars_per_line)
-                         for ln in written.lines)
+        bars_per = writer.bars_of(written.lines)
         for b in blocks:
             if b.section.label == label:
                 old_bars = b.section.bars
@@ -253,7 +249,7 @@ def revise_song(
         targets = matching(blocks, song, revision.section) if revision.section else blocks
         for b in targets:
             if revision.regenerate == "chords":
-                writer.chords(b, last=b is blocks[-1], take=take)
+                writer.chords(b, last=b is blocks[-1], take=version)
             b.touched.add("melody")  # a melody follows its chords
         where = targets[0].section.label if revision.section else "the whole song"
         changes.append(f"new {revision.regenerate} for {where}"
@@ -269,7 +265,7 @@ def revise_song(
     last_sung = max((i for i, b in enumerate(blocks) if b.section.lines), default=-1)
     for i, b in enumerate(blocks):
         if b.touched & {"chords", "lyrics", "melody"} or revision.new_take:
-            retake = take if revision.regenerate == "melody" and "melody" in b.touched else 0
+            retake = version if revision.regenerate == "melody" and "melody" in b.touched else 0
             writer.melody(b, lyric_lines.get(b.section.label), last_sung=i == last_sung, take=retake)
 
     sections, chords, melody = join_sections(blocks, song.score.beats_per_bar)

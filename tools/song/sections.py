@@ -21,7 +21,7 @@ from tools.song.song import (
     SongSection,
 )
 from tools.songwriting.chord_rules import ChordGenerator
-from tools.songwriting.melody import melody_for_section
+from tools.songwriting.melody import line_bars, melody_for_section
 
 _LIFT = {"chorus": 3, "bridge": 1, "pre-chorus": 1}
 
@@ -110,6 +110,10 @@ class SectionWriter:
     def __init__(self, band: Band, generator: ChordGenerator, seed: int) -> None:
         self.arr = band.arrangement()
         self.generator, self.seed = generator, seed
+
+    def bars_of(self, lines) -> tuple[int, ...]:
+        """Bars each lyric line takes at this band's meter and phrase length."""
+        return tuple(line_bars(ln.syllable_count, self.arr.beats_per_bar, self.arr.bars_per_line) for ln in lines)
 
     def chords(self, block: Block, last: bool, take: int) -> None:
         s = block.section
