@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fluidsynth fluid-soundfont-gm libsndfile1 sqlite3 build-essential cmake git)
+# chromium + chromium-driver: the web app's end-to-end test drives a real headless browser.
+APT_PACKAGES=(fluidsynth fluid-soundfont-gm libsndfile1 libcairo2 sqlite3 build-essential cmake git chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -42,6 +43,10 @@ fi
 export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)"
 "${PIP[@]}" install -q -e ".[all]"
+# musicnn's wheel carries the pretrained MagnaTagATune / MSD tagger checkpoints that
+# tools/models/musicnn.py reads without TensorFlow; its own pins (TF1, numpy<1.17) cannot
+# install and are not needed, so it goes in without its dependencies.
+"${PIP[@]}" install -q --no-deps musicnn==0.1.0
 # Assemble and verify the embedded model once (1.1 GB, a few seconds), so the first question is quick.
 .venv/bin/python -c "from core.settings import get_settings; from assistant.model_files import embedded_model_path; print('setup: embedded model at', embedded_model_path(get_settings().models_dir))"
 echo "setup: done. Run .venv/bin/bandmate --help"
