@@ -12,6 +12,8 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from core.files import open_sqlite, store_error
+
 
 def system_prompt() -> str:
     """The agent's system prompt, from the data file prompts/system.md."""
@@ -19,13 +21,17 @@ def system_prompt() -> str:
 
 
 def open_memory(db_path: Path) -> SqliteSaver:
-    """Conversation memory keyed by thread id, in a SQLite file that survives restarts."""
+    """Conversation memory keyed by thread id, in a SQLite file that survives restarts; a damaged or
+    unreachable file is a StoreError naming it."""
     db_path = Path(db_path).expanduser()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(db_path), check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn)
-    saver.setup()
+    conn = open_sqlite(db_path, "conversation memory", check_same_thread=False, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        saver = SqliteSaver(conn)
+        saver.setup()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise store_error(db_path, "conversation memory", exc) from exc
     return saver
 
 

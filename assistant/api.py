@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-import sys
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,16 +16,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, ToolMessage
 
 from assistant.conversation import STATE_MESSAGE, ThreadStates, state_message
 from assistant.llm import (
     ChatTextGenerator,
     LLMConfigError,
     describe_backend,
+    explain_chat_error,
     make_chat_model,
 )
+from assistant.timing import Timings, TurnClock
 from assistant.tool_calls import ATTACHED_FILES
+from core.files import store_error
 from core.outputs import OutputFile
 from core.settings import Settings, get_settings
 from core.textgen import TextGenerator
@@ -50,6 +54,7 @@ class Reply:
     thread_id: str
     files: tuple[OutputFile, ...] = ()
     steps: tuple[ToolStep, ...] = ()
+    timings: Timings | None = None
 
     def files_of(self, kind: str) -> list[OutputFile]:
         """The files of one kind: audio, midi, image, score, json or text."""
@@ -70,6 +75,9 @@ class Event:
     text: str = ""
     step: ToolStep | None = None
     reply: Reply | None = None
+
+
+log = logging.getLogger(__name__)
 
 
 class AssistantError(RuntimeError):
@@ -154,12 +162,17 @@ class Assistant:
         steps: list[ToolStep] = []
         pending: dict[str, tuple[str, dict]] = {}
         final_text = ""
+        clock = TurnClock()
+        agent, before = None, set()
         try:
-            for update in self._get_agent().stream({"messages": messages}, config, stream_mode="updates"):
+            agent = self._get_agent()
+            before = _message_ids(agent, config)
+            for update in agent.stream({"messages": messages}, config, stream_mode="updates"):
                 for node_update in update.values():
                     for msg in (node_update or {}).get("messages", []) if isinstance(node_update, dict) else []:
                         if isinstance(msg, AIMessage) and msg.tool_calls:
                             for call in msg.tool_calls:
+                                clock.tool_started()
                                 pending[call["id"]] = (call["name"], call["args"])
                                 yield Event("tool_started", tool=call["name"], arguments=call["args"])
                         elif isinstance(msg, AIMessage):
@@ -167,17 +180,24 @@ class Assistant:
                             if final_text:
                                 yield Event("text", text=final_text)
                         elif isinstance(msg, ToolMessage):
+                            clock.tool_finished()
                             step = _step_from(msg, pending.pop(msg.tool_call_id, (msg.name or "tool", {})))
                             steps.append(step)
                             yield Event("tool_finished", tool=step.name, step=step)
-        except LLMConfigError as exc:
-            raise AssistantError(str(exc)) from exc
-        except Exception as exc:
-            raise _explain(exc, self.settings) from exc
+        except (Exception, KeyboardInterrupt) as exc:
+            if agent is not None:   # a failed turn leaves nothing in memory to be replayed to the model
+                _forget_turn(agent, config, before)
+            if isinstance(exc, LLMConfigError):
+                raise AssistantError(str(exc)) from exc
+            explained = _explain(exc, self.settings) if isinstance(exc, Exception) else exc
+            if explained is exc:
+                raise
+            raise explained from exc
         if not final_text:
             final_text = "\n".join(s.summary for s in steps) or "I have no answer to that yet."
         files = tuple(f for s in steps for f in s.files)
-        yield Event("reply", reply=Reply(text=final_text, thread_id=thread_id, files=files, steps=tuple(steps)))
+        yield Event("reply", reply=Reply(text=final_text, thread_id=thread_id, files=files, steps=tuple(steps),
+                                         timings=clock.finish()))
 
     def history(self, thread_id: str = "default") -> list[tuple[str, str]]:
         """The (role, text) turns of a thread, oldest first, as remembered in SQLite."""
@@ -189,6 +209,22 @@ class Assistant:
             elif isinstance(msg, AIMessage) and not msg.tool_calls:
                 turns.append(("assistant", _text_of(msg)))
         return turns
+
+
+def _message_ids(agent, config: dict) -> set[str]:
+    """The ids of the messages a thread's memory holds now."""
+    return {m.id for m in agent.get_state(config).values.get("messages", [])}
+
+
+def _forget_turn(agent, config: dict, before: set[str]) -> None:
+    """Remove from the thread's memory every message a failed turn added (its question, any half-done tool calls),
+    so the next turn does not send them to the model again."""
+    try:
+        added = [m.id for m in agent.get_state(config).values.get("messages", []) if m.id not in before]
+        if added:
+            agent.update_state(config, {"messages": [RemoveMessage(id=i) for i in added]})
+    except Exception:   # memory that cannot be read now was not written either: nothing to take back
+        log.warning("could not take a failed turn back out of the memory", exc_info=True)
 
 
 def _with_attachments(text: str, attachments: Sequence[str | Path]) -> str:
@@ -224,21 +260,9 @@ def _step_from(msg: ToolMessage, call: tuple[str, dict]) -> ToolStep:
 
 
 def _explain(exc: Exception, settings: Settings) -> Exception:
-    """Turn a chat-service failure into one sentence naming the setting to fix."""
-    # Only an already-imported openai can have raised this; importing it here (0.5 s) would hold the GIL
-    # in a bot's worker thread long enough to stall the event loop its heartbeat runs on.
-    openai = sys.modules.get("openai")
-    if openai is None:
-        return exc
-    where = settings.base_url or "api.openai.com"
-    if isinstance(exc, openai.AuthenticationError):
-        return AssistantError(f"The chat server at {where} rejected the API key; check BANDMATE_API_KEY (or OPENAI_API_KEY).")
-    if isinstance(exc, openai.APITimeoutError):
-        return AssistantError(f"The chat server at {where} did not answer in {settings.request_timeout:.0f} s; check it is running or raise BANDMATE_REQUEST_TIMEOUT.")
-    if isinstance(exc, openai.APIConnectionError):
-        return AssistantError(f"Cannot reach the chat server at {where}; start it or fix BANDMATE_BASE_URL.")
-    if isinstance(exc, openai.NotFoundError):
-        return AssistantError(f"The chat server at {where} does not know the model {settings.model!r}; fix BANDMATE_MODEL.")
-    if isinstance(exc, openai.APIStatusError):
-        return AssistantError(f"The chat server at {where} answered with an error ({exc.status_code}); check its logs and BANDMATE_MODEL.")
-    return exc
+    """Turn a chat-service or memory failure into one sentence naming the setting or file to fix."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return store_error(settings.memory_db, "conversation memory", exc)
+    explained = explain_chat_error(exc, base_url=settings.base_url, model=settings.model,
+                                   timeout=settings.request_timeout)
+    return AssistantError(str(explained)) if isinstance(explained, LLMConfigError) else explained

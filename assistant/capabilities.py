@@ -134,13 +134,18 @@ def write_lyrics(
 
 
 def classify_genre(ctx: ToolContext, out_dir: Path, lyrics: str) -> ToolOutput:
-    """Rank the genres some lyrics fit."""
-    from tools.songwriting.genre import classify_genre as classify
+    """Rank the genres some lyrics fit (calibrated probabilities), or say the genre is unclear and why."""
+    from tools.songwriting.genre import guess_genre
 
-    scores = classify(lyrics)[:5]
+    guess = guess_genre(lyrics)
+    scores = guess.scores[:5]
     ranked = ", ".join(f"{s.genre} {s.score:.0%}" for s in scores)
-    return ToolOutput(summary=f"Most likely genres: {ranked}.", display=f"Genre: {ranked}",
-                      data={"genres": [{"genre": s.genre, "score": s.score} for s in scores]})
+    data = {"genre": guess.label, "probability": guess.probability, "reason": guess.reason,
+            "genres": [{"genre": s.genre, "score": s.score} for s in scores]}
+    if guess.genre is None:
+        text = f"The genre is unclear: {guess.reason}."
+        return ToolOutput(summary=f"{text} Closest: {ranked}.", display=text, data=data)
+    return ToolOutput(summary=f"Most likely genres: {ranked}.", display=f"Genre: {ranked}", data=data)
 
 
 def suggest_chords(

@@ -9,9 +9,11 @@ answers questions from it (:mod:`assistant.recall`); ``revise_song`` edits the c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,10 @@ from langchain_core.messages import HumanMessage
 
 from assistant.tool_calls import STATE_MESSAGE
 from core.errors import ToolError
+from core.files import open_sqlite, store_error
 from tools.song.song import Song, load_song
 
+WHAT = "conversation memory"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS music_state (
     thread_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -131,14 +135,22 @@ class ThreadStates:
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path).expanduser()
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db_path, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction (committed, or rolled back on an error), then closed; a damaged or
+        unreachable file is a StoreError naming it."""
+        conn = open_sqlite(self.db_path, WHAT, timeout=30)
+        try:
+            with conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            raise store_error(self.db_path, WHAT, exc) from exc
+        finally:
+            conn.close()
 
     def get(self, thread_id: str) -> ThreadState:
         """The thread's state (empty for a new thread)."""

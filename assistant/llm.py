@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -29,6 +30,8 @@ class LLMConfigError(RuntimeError):
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
     """Build the configured chat model, or raise LLMConfigError with one sentence saying what to fix."""
+    if settings.llm_problem:
+        raise LLMConfigError(settings.llm_problem)
     if settings.llm_backend == "openai":
         return _openai_chat(settings)
     return _local_chat(settings)
@@ -86,6 +89,31 @@ def describe_backend(settings: Settings) -> str:
     return f"local {settings.model or EMBEDDED_MODEL_NAME}"
 
 
+def explain_chat_error(exc: BaseException, *, base_url: str | None, model: str | None,
+                       timeout: float | None) -> BaseException:
+    """An OpenAI-compatible server's failure as LLMConfigError: one sentence naming the URL and the setting to fix
+    (``exc`` itself when it is not such a failure)."""
+    # Only an already-imported openai can have raised this; importing it here (0.5 s) would hold the GIL
+    # in a bot's worker thread long enough to stall the event loop its heartbeat runs on.
+    openai = sys.modules.get("openai")
+    if openai is None:
+        return exc
+    where = base_url or "api.openai.com"
+    if isinstance(exc, openai.AuthenticationError):
+        return LLMConfigError(f"The chat server at {where} rejected the API key; check BANDMATE_API_KEY (or OPENAI_API_KEY).")
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMConfigError(f"The chat server at {where} did not answer in {timeout or 0:.0f} s; check it is running "
+                              "or raise BANDMATE_REQUEST_TIMEOUT.")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMConfigError(f"Cannot reach the chat server at {where}; start it or fix BANDMATE_BASE_URL.")
+    if isinstance(exc, openai.NotFoundError):
+        return LLMConfigError(f"The chat server at {where} does not know the model {model!r}; fix BANDMATE_MODEL.")
+    if isinstance(exc, openai.APIStatusError):
+        return LLMConfigError(f"The chat server at {where} answered with an error ({exc.status_code}); check its logs "
+                              "and BANDMATE_MODEL.")
+    return exc
+
+
 class ChatTextGenerator:
     """The ``core.textgen.TextGenerator`` interface over any langchain chat model."""
 
@@ -113,6 +141,14 @@ class ChatTextGenerator:
                 kwargs["repeat_penalty"] = repeat_penalty
             else:  # OpenAI-compatible servers know frequency_penalty, not llama.cpp's repeat penalty
                 kwargs["frequency_penalty"] = min(2.0, max(0.0, (repeat_penalty - 1.0) * 2.0))
-        reply = self.chat.invoke(messages, **kwargs)
+        try:
+            reply = self.chat.invoke(messages, **kwargs)
+        except Exception as exc:
+            explained = explain_chat_error(exc, base_url=getattr(self.chat, "openai_api_base", None),
+                                           model=getattr(self.chat, "model_name", None),
+                                           timeout=getattr(self.chat, "request_timeout", None))
+            if explained is exc:
+                raise
+            raise explained from exc
         content = reply.content
         return content if isinstance(content, str) else "".join(str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)

@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from assistant.timing import MODEL_CLOCK
 from assistant.tool_calls import (
     RESPOND,
     _last_user_text,
@@ -67,15 +69,59 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any,
                     "llama-cpp-python is not installed; run scripts/setup.sh (it compiles it with the right CPU flags) "
                     "or set BANDMATE_LLM_BACKEND=openai."
                 ) from exc
+            start = time.perf_counter()
+            threads = n_threads or free_cores()
             _LLAMAS[key] = Llama(
                 model_path=model_path,
                 n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count(),
+                n_threads=threads,
+                n_threads_batch=threads,
                 n_batch=512,
                 verbose=False,
             )
             _RUN_LOCKS[key] = threading.Lock()
+            MODEL_CLOCK.add(model_load=time.perf_counter() - start)
         return _LLAMAS[key], _RUN_LOCKS[key]
+
+
+def free_cores(sample_seconds: float = 0.1) -> int:
+    """How many cores are idle right now (at least 1): llama.cpp's threads spin while they wait, so one
+    more thread than there are free cores makes every token wait on another process (~10x slower)."""
+    total = os.cpu_count() or 1
+    try:
+        first = _cpu_times()
+        time.sleep(sample_seconds)
+        second = _cpu_times()
+    except OSError:  # not Linux: assume the machine is ours
+        return total
+    busy_share = 1.0 - (second[1] - first[1]) / max(second[0] - first[0], 1)
+    return max(1, min(total, round(total * (1.0 - busy_share) + 0.25)))
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(all jiffies, idle + iowait jiffies) from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]
+
+
+def _use_threads(llama: Any, n_threads: int) -> None:
+    """Size llama.cpp's thread pool for the next call."""
+    import llama_cpp
+
+    if getattr(llama, "_bandmate_threads", None) != n_threads:
+        llama_cpp.llama_set_n_threads(llama._ctx.ctx, n_threads, n_threads)
+        llama._bandmate_threads = n_threads
+
+
+def _record_perf(llama: Any) -> None:
+    """Add the last call's prompt and generation time (llama.cpp's own counters) to the model clock."""
+    import llama_cpp
+
+    perf = llama_cpp.llama_perf_context(llama._ctx.ctx)
+    MODEL_CLOCK.add(prompt_eval=perf.t_p_eval_ms / 1000, generation=perf.t_eval_ms / 1000,
+                    prompt_tokens=perf.n_p_eval, generated_tokens=perf.n_eval, model_calls=1)
+    llama_cpp.llama_perf_context_reset(llama._ctx.ctx)
 
 
 class ChatLocalGGUF(BaseChatModel):
@@ -120,6 +166,8 @@ class ChatLocalGGUF(BaseChatModel):
                   repeat_penalty: float | None = None, seed: int | None = None, system: str = "") -> str:
         llama, lock = self._ensure_loaded()
         with lock:
+            if self.n_threads is None:      # the default: as many threads as there are idle cores now
+                _use_threads(llama, free_cores())
             state_file = self._state_file(system)
             if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
                 # a fresh process, or text generation (lyrics, captions) replaced the agent's cached prompt
@@ -136,6 +184,7 @@ class ChatLocalGGUF(BaseChatModel):
             )
             if state_file is not None and not state_file.exists():
                 _save_prefix_state(llama, state_file)
+            _record_perf(llama)
         return out["choices"][0]["text"]
 
     def _state_file(self, system: str) -> Path | None:
@@ -217,6 +266,11 @@ class ChatLocalGGUF(BaseChatModel):
                                   repeat_penalty=kwargs.get("repeat_penalty"), seed=kwargs.get("seed"))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text.strip()))])
 
+        if messages and isinstance(messages[-1], ToolMessage):
+            # The tool has answered. A 1.5B model's closing sentence only restated the tool's words (and took
+            # ~20 s on 2 cores), so the tool's words are the reply; a larger model behind an OpenAI-compatible
+            # server still writes its own.
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=_tool_words(messages)))])
         allowed = _tools_still_allowed(messages, tools)
         prompt = self.build_prompt(messages, tools, reserve=self.tool_call_max_tokens)
         raw = self._complete(prompt, max_tokens=self.tool_call_max_tokens, temperature=temperature,
@@ -228,6 +282,17 @@ class ChatLocalGGUF(BaseChatModel):
             for call in message.tool_calls:
                 call["args"] = drop_ungrounded_args(call["args"], schemas.get(call["name"], {}), user_text)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _tool_words(messages: Sequence[BaseMessage]) -> str:
+    """What the tools that ended this turn (the last run of tool messages) show the person, as the reply."""
+    results = []
+    for msg in reversed(messages):
+        if not isinstance(msg, ToolMessage):
+            break
+        artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
+        results.append(artifact.get("display") or _text_of(msg))
+    return "\n".join(reversed(results)).strip()
 
 
 def _holds_prefix(llama: Any, text: str) -> bool:

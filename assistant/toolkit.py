@@ -23,6 +23,7 @@ from pydantic import Field, create_model
 
 from assistant import capabilities
 from assistant.context import ToolContext, ToolOutput
+from assistant.llm import LLMConfigError
 from core.errors import ToolError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def wrap(func: Callable[..., ToolOutput], ctx: ToolContext, spec: dict) -> BaseT
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id", "default")
         try:
             out = func(ctx.for_thread(str(thread_id)), ctx.thread_dir(str(thread_id)), **kwargs)
-        except ToolError as exc:
+        except (ToolError, LLMConfigError) as exc:   # the user can fix these: the sentence says how
             raise ToolException(str(exc)) from exc
         except Exception as exc:  # a bug, not the user's fault: say so, keep the conversation alive
             log.exception("tool %s failed", name)

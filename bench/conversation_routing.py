@@ -36,7 +36,13 @@ from agent_routing import arg_matches, print_scores  # noqa: E402
 from assistant.agent import system_prompt  # noqa: E402
 from assistant.api import _with_attachments  # noqa: E402
 from assistant.context import ToolContext  # noqa: E402
-from assistant.conversation import ChordsMemory, ClipMemory, LyricsMemory, ThreadState, state_message  # noqa: E402
+from assistant.conversation import (  # noqa: E402
+    ChordsMemory,
+    ClipMemory,
+    LyricsMemory,
+    ThreadState,
+    state_message,
+)
 from assistant.llm import describe_backend, make_chat_model  # noqa: E402
 from assistant.recall import recall  # noqa: E402
 from assistant.toolkit import build_toolkit  # noqa: E402

@@ -66,7 +66,7 @@ def main() -> None:
     counts = Counter(attributes(c) for c in demo.clips)
 
     print("\n## Text search: query from known attributes -> the clip itself")
-    print(f"| clips | n | recall@1 | recall@5 | recall@10 | ties | attr P@10 |\n|---|---|---|---|---|---|---|")
+    print("| clips | n | recall@1 | recall@5 | recall@10 | ties | attr P@10 |\n|---|---|---|---|---|---|---|")
     for name, group in (("tagged", [c for c in demo.clips if c["id"] not in demo.held_out]),
                         ("held out (audio only)", [c for c in demo.clips if c["id"] in demo.held_out])):
         ranks, precision = [], []

@@ -1,11 +1,14 @@
 """Tag-to-caption quality on MusicCaps: aspect lists as tags, human captions as references (LP-MusicCaps Table 2).
 
-    python bench/tag_to_caption.py [--csv PATH] [--llm configured] [--n 20] [--instructions writing,summary]
+    python bench/tag_to_caption.py [--csv PATH] [--llm configured] [--n 200] [--instructions writing,summary]
+                                   [--examples 3]
 
-Without ``--llm`` only the no-LLM baselines run (tag concatenation, template), on
-every row. With ``--llm configured`` the LLM configured for bandmate (env vars /
-bandmate.toml) captions a seeded sample of ``--n`` rows with each LP-MusicCaps
-instruction, and the baselines are scored on the same sample beside it.
+Rows: the held-out fifth of the MusicCaps train split (split by clip, ``caption_examples.held_out``),
+which the shipped caption examples never come from. Without ``--llm`` only the no-LLM baselines run
+(tag concatenation, template) on every held-out row. With ``--llm configured`` the LLM configured for
+bandmate (env vars / bandmate.toml) captions a seeded sample of ``--n`` held-out rows with each
+LP-MusicCaps instruction, shown ``--examples`` retrieved MusicCaps examples (0: the paper's zero-shot
+prompt), and the baselines are scored on the same sample beside it.
 
 Metrics, all offline:
   BLEU-1/4  corpus BLEU with brevity penalty and 13a-style tokens (as HF ``evaluate`` "bleu")
@@ -18,8 +21,6 @@ Metrics, all offline:
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
 import functools
 import os
 import random
@@ -33,6 +34,7 @@ from tools.listening.caption import (
     tag_concat,
     template_caption,
 )
+from tools.listening.caption_examples import default_bank, held_out, read_musiccaps
 from training.text_metrics import corpus_bleu, meteor, rouge_l
 
 DEFAULT_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "musiccaps" / "musiccaps-train.csv"
@@ -42,15 +44,10 @@ PAPER = {"tag_concat": (20.25, 5.42, 23.24, 19.52), "template": (25.41, 6.15, 25
          "paraphrase": (36.51, 5.87, 30.36, 23.40), "prediction_attribute": (35.26, 5.41, 34.09, 23.19)}
 
 
-def load_musiccaps(path: Path) -> list[tuple[list[str], str]]:
-    """(aspect list, caption) for every row with both."""
-    rows = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            tags = ast.literal_eval(row["aspect_list"]) if row["aspect_list"].startswith("[") else []
-            if tags and row["caption"].strip():
-                rows.append(([str(t) for t in tags], row["caption"].strip()))
-    return rows
+def load_musiccaps(path: Path, split: str = "held-out") -> list[tuple[list[str], str]]:
+    """(aspect list, caption) for every row with both: the held-out clips, or all of them."""
+    rows = read_musiccaps(path)
+    return [(list(r.tags), r.caption) for r in rows if split == "all" or held_out(r.clip_id)]
 
 
 # ---------------------------------------------------------------- metrics
@@ -90,7 +87,10 @@ def score(predictions: list[str], references: list[str]) -> dict[str, float | No
 # ---------------------------------------------------------------- runs
 
 def baseline_predictions(rows: list[tuple[list[str], str]], kind: str, seed: int) -> list[str]:
-    """Tag concatenation or template with the tags shuffled, as the LP-MusicCaps evaluation does."""
+    """Tag concatenation or template with the tags shuffled, as the LP-MusicCaps evaluation does; or
+    "nearest": the human caption of the most similar example clip, word for word (no LLM)."""
+    if kind == "nearest":
+        return [default_bank().nearest(tags, 1)[0].caption for tags, _ in rows]
     rng = random.Random(seed)
     out = []
     for tags, _ in rows:
@@ -126,7 +126,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="MusicCaps CSV with aspect_list and caption")
     parser.add_argument("--llm", choices=["configured"], help="caption with bandmate's configured LLM")
-    parser.add_argument("--n", type=int, default=20, help="rows the LLM captions (seeded sample)")
+    parser.add_argument("--n", type=int, default=200, help="rows the LLM captions (seeded sample)")
+    parser.add_argument("--examples", type=int, default=3, help="retrieved MusicCaps examples per prompt (0: zero-shot)")
+    parser.add_argument("--split", choices=["held-out", "all"], default="held-out",
+                        help="held-out clips only (default), or every row")
     parser.add_argument("--instructions", default=",".join(INSTRUCTIONS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", type=int, help="score the baselines on the first ROWS rows only (default: all)")
@@ -134,24 +137,25 @@ def main() -> None:
     if not args.csv.exists():
         sys.exit(f"No MusicCaps CSV at {args.csv}; pass --csv PATH.")
 
-    rows = load_musiccaps(args.csv)[: args.rows]
+    rows = load_musiccaps(args.csv, args.split)[: args.rows]
     refs = [caption for _, caption in rows]
     results = [(f"{kind} (corpus)", len(rows), score(baseline_predictions(rows, kind, args.seed), refs))
-               for kind in ("tag_concat", "template")]
+               for kind in ("tag_concat", "template", "nearest")]
     if args.llm:
         llm = configured_llm()
         sample = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
         sample_refs = [caption for _, caption in sample]
-        for kind in ("tag_concat", "template"):
+        for kind in ("tag_concat", "template", "nearest"):
             results.append((f"{kind} (sample)", len(sample), score(baseline_predictions(sample, kind, args.seed),
                                                                    sample_refs)))
         for instruction in args.instructions.split(","):
             start = time.perf_counter()
-            preds = [caption_tags(tags, instruction, llm=llm, seed=args.seed).text for tags, _ in sample]
+            preds = [caption_tags(tags, instruction, llm=llm, seed=args.seed, examples=args.examples).text
+                     for tags, _ in sample]
             seconds = (time.perf_counter() - start) / len(sample)
-            results.append((f"{instruction} ({llm.name}, {seconds:.1f} s each)", len(sample),
+            results.append((f"{instruction} ({args.examples}-shot, {seconds:.1f} s each)", len(sample),
                             score(preds, sample_refs)))
-    print(f"MusicCaps tag-to-caption, {len(rows)} rows from {args.csv.name}")
+    print(f"MusicCaps tag-to-caption, {len(rows)} {args.split} rows from {args.csv.name}")
     print_table(results)
 
 

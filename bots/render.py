@@ -1,7 +1,7 @@
 """Turn an assistant :class:`~assistant.api.Reply` into what a chat service can post.
 
 Text is split into chunks under the service's message length; files are chosen
-by usefulness (compressed audio, MIDI, piano roll, lead sheet) and fitted into
+by usefulness (the engraved lead sheet's PNG pages, compressed audio, MIDI, piano roll, MusicXML) and fitted into
 the service's upload limit, compressing WAV to OGG when that helps and leaving
 the rest out with a note. Nothing here knows Discord or Slack: a service is
 described by :class:`ServiceLimits`. Runs in a worker thread (it may encode audio).
@@ -10,6 +10,7 @@ described by :class:`ServiceLimits`. Runs in a worker thread (it may encode audi
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,8 +111,9 @@ def render_reply(reply: Reply, limits: ServiceLimits) -> RenderedReply:
 
 def choose_uploads(files: tuple[OutputFile, ...] | list[OutputFile], limits: ServiceLimits) -> tuple[list[Upload], list[str]]:
     """Pick the files worth attaching and fit them under the upload limit; say what was left out and why."""
-    candidates = [f for f in _one_encoding_each(files) if f.kind in UPLOAD_KINDS and f.path.is_file()]
-    candidates.sort(key=lambda f: UPLOAD_KINDS.index(f.kind))
+    candidates = [f for f in _one_encoding_each(files) if f.kind in UPLOAD_KINDS and f.path.is_file()
+                  and f.path.suffix.lower() != ".svg"]   # chats do not show SVG; the PNG pages carry the same
+    candidates.sort(key=_upload_rank)
     chosen: list[Upload] = []
     too_big: list[str] = []
     used = 0
@@ -149,6 +151,12 @@ def compress_audio(wav: Path) -> Path | None:
         log.warning("could not compress %s: %s", wav, exc)
         return None
     return ogg
+
+
+def _upload_rank(f: OutputFile) -> tuple[int, int]:
+    """The engraved lead sheet's pages first and in page order (the chat shows them above the audio), then by kind."""
+    page = re.fullmatch(r"lead-sheet-(\d+)\.png", f.path.name)
+    return (0, int(page.group(1))) if page else (1 + UPLOAD_KINDS.index(f.kind), 0)
 
 
 def upload_name(path: Path) -> str:

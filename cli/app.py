@@ -3,6 +3,7 @@ mirrors the Python API (they call the same functions the agent's tools call)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from cli.errors import run
+from cli.errors import run, stop_on_sigterm
 from cli.output import JsonOpt, console, print_json
 from core.settings import get_settings
 
@@ -26,7 +28,7 @@ err = Console(stderr=True)
 
 
 # -- the agent ----------------------------------------------------------------
-def _ask_once(assistant, text: str, files: list[Path], thread: str) -> None:
+def _ask_once(assistant, text: str, files: list[Path], thread: str, timings: bool = False) -> None:
     with console.status(f"thinking ({assistant.backend})…") as status:
         for event in assistant.stream(text, thread_id=thread, attachments=files):
             if event.kind == "tool_started":
@@ -46,6 +48,9 @@ def _ask_once(assistant, text: str, files: list[Path], thread: str) -> None:
         console.print(reply.text, highlight=False, markup=False, soft_wrap=True)
     for f in reply.files:
         console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
+    if timings and reply.timings:
+        err.print(f"timings: {reply.timings.line()}", highlight=False, markup=False)
+        err.print(f"timings-json: {json.dumps(reply.timings.to_dict())}", highlight=False, markup=False)
 
 
 @app.command()
@@ -53,11 +58,12 @@ def ask(
     text: Annotated[str, typer.Argument(help="What you want, in words.")],
     file: Annotated[Optional[list[Path]], typer.Option("--file", "-f", help="Attach an audio or MIDI file (repeatable).")] = None,
     thread: Annotated[str, typer.Option(help="Conversation thread to continue.")] = "cli",
+    timings: Annotated[bool, typer.Option("--timings", help="Print where the seconds went (model, tools, reply).")] = False,
 ) -> None:
     """Ask bandmate one thing, e.g. `bandmate ask "write me a sad folk song about leaving home"`."""
     from assistant.api import Assistant
 
-    run(lambda: _ask_once(Assistant(), text, list(file or []), thread))
+    run(lambda: _ask_once(Assistant(), text, list(file or []), thread, timings))
 
 
 @app.command()
@@ -115,6 +121,9 @@ def _register_capabilities() -> None:
     from cli.index import register as register_index
 
     register_bots(app)
+    from cli.serve import register as register_serve
+
+    register_serve(app)  # serve web|mcp, in the serve group the bots made
     register_index(app, lambda: get_settings().home_dir, lambda: _ctx().text_generator())
     register_data(app)
     from cli.data import add_train_commands
@@ -144,13 +153,14 @@ def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    stop_on_sigterm()
     _register_capabilities()
     try:
         app()
     except Exception as exc:  # settings errors and the like: one line, no traceback
         if os.environ.get("BANDMATE_DEBUG"):
             raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print("[bold red]error:[/]", escape(str(exc)), highlight=False)   # the message's [brackets] are text
         sys.exit(1)
 
 

@@ -65,8 +65,9 @@ def explain_start_error(exc: BaseException) -> str | None:
     from assistant.api import AssistantError
     from assistant.llm import LLMConfigError
     from bots.config import StartError
+    from core.errors import ToolError
 
-    if isinstance(exc, (AssistantError, LLMConfigError, StartError)):
+    if isinstance(exc, (AssistantError, LLMConfigError, StartError, ToolError)):   # ToolError: a store, a setting
         return str(exc)
     try:
         import discord

@@ -13,7 +13,9 @@ from assistant import capabilities as cap
 from assistant.context import ToolContext, ToolOutput
 from cli.errors import run
 from cli.output import JsonOpt, show
+from core.files import ensure_writable_dir
 
+WRITERS = (cap.compose_song, cap.render_music, cap.analyze_audio)   # the commands that write files into --out
 OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the files (default: <outputs>/cli).")]
 
 
@@ -23,7 +25,10 @@ def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
     def call(fn: Callable[..., ToolOutput], out: Path | None, as_json: bool, **arguments) -> None:
         def go() -> ToolOutput:
             ctx = make_ctx()
-            return fn(ctx, Path(out) if out else ctx.thread_dir("cli"), **arguments)
+            folder = Path(out) if out else ctx.thread_dir("cli")
+            if fn in WRITERS:
+                ensure_writable_dir(folder)   # before the work: a long analysis must not end in "cannot write"
+            return fn(ctx, folder, **arguments)
         show(run(go, as_json=as_json), as_json=as_json)
 
     @app.command()
@@ -44,7 +49,9 @@ def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Write and produce a song: lyrics, chords, melody, arrangement, MIDI, WAV, OGG, lead sheet, piano roll."""
-        lyrics = run(lambda: lyrics_file.read_text(encoding="utf-8"), as_json=as_json) if lyrics_file else None
+        from tools.songwriting.lyrics import read_lyrics_file
+
+        lyrics = run(lambda: read_lyrics_file(lyrics_file), as_json=as_json) if lyrics_file else None
         call(cap.compose_song, out, as_json, prompt=prompt, genre=genre, mood=mood, key=key, tempo=tempo,
              length_seconds=length, title=title, artist=artist, era=era, instruments=instrument, lyrics=lyrics, seed=seed)
 
@@ -107,10 +114,23 @@ def register(app: typer.Typer, make_ctx: Callable[[], ToolContext]) -> None:
     @app.command()
     def tag(
         path: Annotated[Path, typer.Argument(help="An audio file: wav, flac, ogg or mp3.")],
+        model: Annotated[str, typer.Option(help="musicnn (both taxonomies), musicnn-mtt, musicnn-msd, or "
+                                                "audio-tagger (trained on synthetic renders)")] = "musicnn",
         as_json: JsonOpt = False,
     ) -> None:
-        """Predict tags (instrument family, style, mood) for an audio file."""
-        call(cap.tag_audio, None, as_json, path=str(path))
+        """Predict tags (instruments, voices, genre, mood, era) of a whole audio file, and per section of a long one."""
+        from cli.output import print_json
+        from tools.listening.tagger import MUSICNN, tag_audio, tag_track
+
+        if model in MUSICNN:
+            track = run(lambda: tag_track(path, model=model), as_json=as_json)
+            summary, result = track.summary(), track
+        else:                                                                   # the synthetic-render tagger
+            tags = run(lambda: tag_audio(path, model=model), as_json=as_json)
+            summary = ", ".join(f"{t.label} {t.probability:.2f} ({t.head}, {model})" for t in tags) \
+                or f"No tag of {path.name} is confident enough."
+            result = {"path": str(path), "tags": tags}
+        print_json({"summary": summary, "result": result, "files": []}) if as_json else typer.echo(summary)
 
     @app.command()
     def caption(

@@ -46,7 +46,9 @@ def _factory():
 
 
 def _clips(path: Path, limit: int | None):
-    from training.readers import read_tagged
+    from training.readers import read_audio_folder, read_tagged
+    if path.is_dir():                       # unlabelled audio: the pretrained tagger gives the tags
+        return read_audio_folder(path, limit=limit)
     clips = read_tagged(path)
     return clips[:limit] if limit else clips
 
@@ -76,7 +78,7 @@ def register(app: typer.Typer) -> None:
     @data_app.command("captions")
     @_guarded
     def captions(
-        source: Annotated[Path, typer.Argument(help="metadata.jsonl, MusicCaps CSV or MagnaTagATune annotations_final.csv.")],
+        source: Annotated[Path, typer.Argument(help="metadata.jsonl, MusicCaps CSV, MagnaTagATune annotations_final.csv, or a folder of audio (tagged by musicnn).")],
         out: Annotated[Path, typer.Option(help="Captions JSONL (appended to; a rerun continues).")] = Path("captions.jsonl"),
         instructions: Annotated[str, typer.Option(help="Comma-separated LP-MusicCaps instructions.")] =
             "writing,summary,paraphrase,prediction_attribute",
@@ -103,7 +105,7 @@ def register(app: typer.Typer) -> None:
     @data_app.command("musicqa")
     @_guarded
     def musicqa(
-        source: Annotated[Path, typer.Argument(help="metadata.jsonl, MusicCaps CSV or MagnaTagATune annotations_final.csv.")],
+        source: Annotated[Path, typer.Argument(help="metadata.jsonl, MusicCaps CSV, MagnaTagATune annotations_final.csv, or a folder of audio (tagged by musicnn).")],
         out: Annotated[Path, typer.Option(help="QA JSONL {audio, question, answer} (a rerun continues).")] = Path("qa.jsonl"),
         conversations: Annotated[Optional[Path], typer.Option(help="Also write MU-LLaMA's MusicQA JSON here.")] = None,
         open_questions: Annotated[int, typer.Option("--open", help="LLM-written open questions per clip.")] = 0,

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.errors import run
+from cli.errors import Terminated, run
 from cli.output import JsonOpt, print_json
 from core.textgen import TextGenerator
 from index.clip_index import AddReport, ClipIndex, Hit
@@ -38,17 +38,21 @@ def register(app: typer.Typer, home_getter: Callable[[], Path],
         ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray).")] = None,
         index_type: Annotated[str, typer.Option(help=INDEX_TYPE_HELP)] = "auto",
     ) -> None:
-        """Analyse, tag, caption and index audio files; unchanged files are skipped, so a stopped run can be resumed."""
+        """Analyse, tag, caption and index audio files; unchanged files are skipped, so a stopped run can be resumed.
+        Exits with 1 when any file could not be indexed (after indexing the rest)."""
         def go() -> None:
             llm = llm_getter() if caption_with_llm else None
             with open_index(index_type) as index:
                 try:
                     report = index.add(paths, llm=llm, workers=workers, ray_workers=ray, ray_address=ray_address)
-                except KeyboardInterrupt:
-                    typer.echo(f"interrupted; {index.store.count()} clips are indexed. Run the same command "
-                               "again to continue.", err=True)
-                    raise typer.Exit(130)
+                except KeyboardInterrupt as stop:
+                    typer.echo(f"{'terminated' if isinstance(stop, Terminated) else 'interrupted'}; "
+                               f"{index.store.count()} clips are indexed. Run the same command again to continue.",
+                               err=True)
+                    raise typer.Exit(143 if isinstance(stop, Terminated) else 130)
                 _print_report(report)
+            if report.failed:   # every other file was still indexed; a script must see that some were not
+                raise typer.Exit(1)
         run(go)
 
     @index_app.command()

@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash mid-write leaves the last good file (or folder), never half of one.
+"""Atomic file writes: a crash mid-write leaves the last good file (or folder), never half of one; and
+opening a SQLite store so that a damaged or unreachable one is a :class:`core.errors.StoreError` naming it.
 
 Temporary files and folders are created beside their target, as ``open()`` and ``mkdir`` would
 create them (the process umask applies: 0644 and 0755 under the usual 022), so the renamed
@@ -9,13 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
+import sqlite3
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.errors import ToolError
+from core.errors import StoreError, ToolError
+
+STALE_SECONDS = 24 * 3600      # a temporary entry older than this was left by a killed process
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}(\.old|\.tmp|\.[A-Za-z0-9]+)?$")   # what _create_beside names
 
 
 def ensure_writable_dir(path: str | Path) -> Path:
@@ -53,6 +60,7 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target).expanduser()
     tmp = _create_beside(target, "", os.mkdir)
+    sweep_stale(target.parent, keep=tmp)
     try:
         yield tmp
         if target.exists():
@@ -98,3 +106,66 @@ def _create_beside(target: Path, suffix: str, create: Callable[[Path], None]) ->
             raise ToolError(f"Cannot write into the output folder {folder} ({exc.strerror}); "
                             "choose a folder you can write to.") from exc
     raise ToolError(f"Cannot find a free temporary name in {folder}; remove the leftover .{target.name}.* entries.")
+
+
+def sweep_stale(folder: str | Path, *, max_age: float = STALE_SECONDS, keep: Path | None = None) -> list[Path]:
+    """Remove the temporary files and folders a killed write left in ``folder`` (``.<name>.<8 hex>...`` entries
+    older than ``max_age`` seconds); returns what was removed. A live write's entry is younger, so it stays."""
+    folder = Path(folder).expanduser()
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _TEMPORARY.match(entry.name) or (keep is not None and Path(entry.path) == keep):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue                   # another process is sweeping it, or it is not ours to remove
+        removed.append(Path(entry.path))
+    return removed
+
+
+def open_sqlite(path: str | Path, what: str, **connect: object) -> sqlite3.Connection:
+    """Connect to the SQLite store at ``path`` (made if missing) and check it is one; ``what`` names it for the
+    person ("conversation memory", "ratings", "clip index"). Raises StoreError naming the file and the fix."""
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the folder {path.parent} for the {what} ({exc.strerror}); set BANDMATE_HOME "
+                         "(or home in bandmate.toml) to a folder you can write to.") from exc
+    try:
+        conn = sqlite3.connect(path, **connect)
+    except sqlite3.Error as exc:
+        raise store_error(path, what, exc) from exc
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()     # reads the header: a file that is no database fails here
+    except sqlite3.Error as exc:
+        conn.close()
+        raise store_error(path, what, exc) from exc
+    return conn
+
+
+def store_error(path: str | Path, what: str, exc: BaseException) -> StoreError:
+    """The one sentence for a SQLite store that failed with ``exc``: damaged, unwritable, locked or other."""
+    path = Path(path)
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return StoreError(f"{path} is not a SQLite database (the {what} file is damaged); move it aside and "
+                          "bandmate will start a new one.")
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(f"The {what} {path} is locked by another process; wait for it to finish, then try again.")
+    if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered or isinstance(exc, OSError):
+        return StoreError(f"Cannot open the {what} {path} ({text}); make {path.parent} writable or set BANDMATE_HOME "
+                          "(or home in bandmate.toml) to a folder you can write to.")
+    return StoreError(f"The {what} {path} cannot be used ({text}); move it aside and bandmate will start a new one.")

@@ -8,10 +8,10 @@ Layout of ``<home>/index/``::
     vectors.json          which FAISS files are current (written atomically, after them)
     .lock                 held by the one process that may write
 
-A clip is committed to SQLite before its vectors reach FAISS, and the FAISS files are saved
-every few hundred clips and at the end. Whoever opens the index loads the last saved files and
-replays the change log after their <seq>, so a killed ``add`` leaves nothing lost, nothing
-duplicated, and nothing FAISS knows that SQLite doesn't.
+Each clip is committed to SQLite as soon as it is analysed, before its vectors reach FAISS; the
+FAISS files are saved every few hundred clips and at the end. Whoever opens the index loads the
+last saved files and replays the change log after their <seq>, so a killed ``add`` loses only the
+clips being analysed when it died, duplicates nothing, and FAISS never holds a clip SQLite doesn't.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ToolError
-from core.files import atomic_path, atomic_write_text
+from core.files import atomic_path, atomic_write_text, store_error
 from core.textgen import TextGenerator
 from index.features import (
     AUDIO_DIM,
@@ -45,7 +45,6 @@ from index.vectors import IndexSpec, VectorIndex, check_index_type, choose_spec
 
 SAVE_EVERY = 200           # clips between FAISS saves during a long add
 SAVE_SECONDS = 120.0
-EMBED_BATCH = 16
 _DIMS = {"text": TEXT_DIM, "audio": AUDIO_DIM}
 
 
@@ -133,9 +132,10 @@ class ClipIndex:
         known = {str(Path(p).expanduser().resolve()): list(t) for p, t in (tags or {}).items()}
         report = AddReport()
         with self._writing():
-            files, missing = find_audio_files(paths)
-            report.failed += missing
-            plan = plan_add(self.store, files)
+            found = find_audio_files(paths)
+            report.failed += found.missing
+            report.skipped += found.skipped
+            plan = plan_add(self.store, found.files)
             report.skipped += plan.skipped
             report.failed += plan.failed
             report.updated += [Outcome(new, f"moved from {old}") for _, old, new in plan.moves]
@@ -147,21 +147,17 @@ class ClipIndex:
                 workers = workers if workers is not None else (os.cpu_count() or 1) if len(plan.jobs) >= 8 else 1
                 results = describe_local(plan.jobs, workers)
             bar = _progress(len(plan.jobs), progress)
-            last_save, batch = time.monotonic(), []
+            last_save = time.monotonic()
             try:
                 for job, result in results:
-                    bar.update(1)
                     if isinstance(result, Failed):
                         report.failed.append(Outcome(job.path, result.reason))
-                        continue
-                    batch.append((job, result))
-                    if len(batch) >= EMBED_BATCH:
-                        self._commit(batch, llm, known, report)
-                        batch = []
+                    else:   # committed as soon as it is analysed: a kill loses only the clips in flight
+                        self._commit([(job, result)], llm, known, report)
+                    bar.update(1)
                     if self._seq - self._saved_seq >= SAVE_EVERY or time.monotonic() - last_save > SAVE_SECONDS:
                         self._save()
                         last_save = time.monotonic()
-                self._commit(batch, llm, known, report)
             finally:
                 bar.close()
                 self._save()
@@ -305,6 +301,8 @@ class ClipIndex:
         except Timeout:
             raise ToolError(f"Another bandmate process is changing the clip index in {self.root.parent}; wait "
                             "for it to finish (or stop it), then run this again.") from None
+        except OSError as exc:
+            raise store_error(self.root / ".lock", "clip index", exc) from exc
         try:
             yield
         finally:
@@ -325,6 +323,15 @@ class ClipIndex:
             self._seq = self._saved_seq = int(state["seq"])
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             self._rebuild_vectors()
+        for kind, dim in _DIMS.items():
+            if self._vectors[kind].index.d != dim:
+                self._older_version(kind, self._vectors[kind].index.d)
+
+    def _older_version(self, kind: str, found: int) -> None:
+        self._vectors = None
+        raise ToolError(f"The clip index in {self.root} was made by an older bandmate ({kind} vectors of {found} "
+                        f"values; this version uses {_DIMS[kind]}, with the music tagger's tags); move that folder "
+                        "aside and add your clips again with `bandmate index add FOLDER`.")
 
     def _rebuild_vectors(self) -> None:
         with self.store.snapshot():
@@ -332,6 +339,8 @@ class ClipIndex:
             self._vectors = {}
             for kind, dim in _DIMS.items():
                 ids, vectors = self.store.vectors(kind)
+                if len(ids) and vectors.size != len(ids) * dim:
+                    self._older_version(kind, vectors.size // len(ids))
                 spec = choose_spec(n, dim, self.index_type)
                 self._vectors[kind] = VectorIndex.build(spec, ids, vectors.reshape(len(ids), dim))
         self._seq = seq

@@ -5,10 +5,15 @@ the audio-feature vector) and is what runs in worker processes or Ray workers; i
 picklable :class:`Described` or :class:`Failed`. Captioning (:func:`caption_clip`, optionally by an LLM) and the text
 embedding happen in the process that writes the index, in batches.
 
+The pretrained tagger (:func:`tools.listening.tagger.tag_track`, musicnn) adds what analysis cannot hear
+to a clip's tags (instruments, voices, genre, mood, era), so a text query such as "string orchestra"
+finds a real recording.
+
 The audio vector is for "more like this": a fixed-scale summary of timbre (MFCC means and
-spreads, spectral contrast), rhythm (tempo, onset density, drums) and tonality (mode, mean
-chroma relative to the key), each block unit-length and weighted, the whole unit-length. Fixed
-scales (not collection statistics) keep a clip's vector the same however large the collection.
+spreads, spectral contrast), rhythm (tempo, onset density, drums), tonality (mode, mean
+chroma relative to the key) and the tagger's 100 tag probabilities, each block unit-length and
+weighted, the whole unit-length. Fixed scales (not collection statistics) keep a clip's vector
+the same however large the collection.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from core.textgen import TextGenerator
 TEXT_DIM = 384                  # all-MiniLM-L6-v2
 AUDIO_SAMPLE_RATE = 22050
 N_MFCC = 20
-# Weights of the audio-vector blocks: timbre decides "sounds like" most, then rhythm, then tonality.
-BLOCK_WEIGHTS = {"timbre": 1.0, "rhythm": 0.7, "tonal": 0.4}
-AUDIO_DIM = 2 * (N_MFCC - 1) + 7 + 6 + 13
+# Weights of the audio-vector blocks: timbre and the tags decide "sounds like" most, then rhythm, then tonality.
+BLOCK_WEIGHTS = {"timbre": 1.0, "tags": 1.0, "rhythm": 0.7, "tonal": 0.4}
+TAG_DIM = 100                   # musicnn-mtt + musicnn-msd probabilities
+AUDIO_DIM = 2 * (N_MFCC - 1) + 7 + 6 + 13 + TAG_DIM
+TAG_THRESHOLD = 0.2             # tagger tags at least this likely join a clip's tags
 # Measured tags that a known tag about the same aspect replaces ("slow tempo" known beats "fast tempo" measured).
 _ASPECT_WORDS = ("tempo", "bpm", "key", "drums", "percussion", "meter")
 
@@ -43,7 +50,7 @@ class Described:
     size: int
     mtime_ns: int
     duration: float
-    tags: list[str]                         # measured tags (tools.listening.caption.tags_from_analysis)
+    tags: list[str]                         # the tagger's confident tags, then the measured ones
     analysis: dict                          # Analysis.to_dict()
     audio_vector: np.ndarray = field(repr=False)
 
@@ -78,7 +85,8 @@ def describe_audio(path: str | Path, digest: str | None = None) -> Described | F
         if analysis.silent:
             return Failed(str(path), f"{path.name} is silent (nothing above {SILENCE_PEAK_DBFS:.0f} dBFS), "
                                      "so there is nothing to index.")
-        vector = audio_vector(path, analysis)
+        predicted, probabilities = tag_clip(path)
+        vector = audio_vector(path, analysis, probabilities)
     except ToolError as exc:
         return Failed(str(path), str(exc))
     except OSError as exc:
@@ -86,12 +94,28 @@ def describe_audio(path: str | Path, digest: str | None = None) -> Described | F
     except Exception as exc:  # a decoder or analysis bug on one odd file must not stop a 1,000-file ingest
         return Failed(str(path), f"{path.name} could not be analysed ({type(exc).__name__}: {exc}).")
     return Described(path=str(path), content_hash=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                     duration=round(analysis.duration, 3), tags=tags_from_analysis(analysis),
+                     duration=round(analysis.duration, 3), tags=merge_tags(predicted, tags_from_analysis(analysis)),
                      analysis=analysis.to_dict(), audio_vector=vector)
 
 
-def audio_vector(path: str | Path, analysis) -> np.ndarray:
-    """The unit-length "sounds like" vector (``AUDIO_DIM`` floats) of a clip and its analysis."""
+def tag_clip(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """The tagger's confident tag words for ``path`` and its ``TAG_DIM`` probabilities (MTT then MSD labels);
+    no words and zeros for a clip it cannot tag (under a second long)."""
+    from tools.listening.tagger import tag_track
+
+    try:
+        track = tag_track(path)
+    except ToolError:
+        return [], np.zeros(TAG_DIM, np.float32)
+    by_source = {(t.source, t.label): t.probability for t in track.tags}
+    probabilities = np.array([by_source.get(key, 0.0) for key in sorted(by_source)], np.float32)
+    words = list(dict.fromkeys(t.label for t in track.confident(TAG_THRESHOLD)))
+    return words, np.pad(probabilities, (0, TAG_DIM - len(probabilities)))
+
+
+def audio_vector(path: str | Path, analysis, tag_probabilities: np.ndarray | None = None) -> np.ndarray:
+    """The unit-length "sounds like" vector (``AUDIO_DIM`` floats) of a clip, its analysis and its tag
+    probabilities (:func:`tag_clip`; None: a zero block)."""
     import librosa
 
     from core.audio_io import load_audio
@@ -119,7 +143,8 @@ def audio_vector(path: str | Path, analysis) -> np.ndarray:
         chroma, mode = np.roll(chroma, -tonic), 1.0 if key_mode == "major" else -1.0
     tonal = np.concatenate([chroma / (np.linalg.norm(chroma) + 1e-9), [mode]])
 
-    blocks = [(timbre, "timbre"), (rhythm, "rhythm"), (tonal, "tonal")]
+    tags = np.zeros(TAG_DIM, np.float32) if tag_probabilities is None else np.sqrt(tag_probabilities)
+    blocks = [(timbre, "timbre"), (tags, "tags"), (rhythm, "rhythm"), (tonal, "tonal")]
     vec = np.concatenate([BLOCK_WEIGHTS[name] * b / (np.linalg.norm(b) + 1e-9) for b, name in blocks])
     return (vec / (np.linalg.norm(vec) + 1e-9)).astype(np.float32)
 

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import stat
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TextIO
 
 from index.features import Described, Failed, content_hash, describe_audio
 from index.store import ClipStore
@@ -48,10 +54,21 @@ class Plan:
     failed: list[Outcome] = field(default_factory=list)
 
 
-def find_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outcome]]:
-    """Files named directly plus audio files under named folders (recursive, hidden ones left out), sorted."""
+@dataclass
+class FoundFiles:
+    """What :func:`find_audio_files` found: regular audio files to look at, names that matched nothing,
+    and entries left out with the reason (FIFOs, devices, sockets: reading one could wait forever)."""
+
+    files: list[Path] = field(default_factory=list)
+    missing: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+
+
+def find_audio_files(paths: Iterable[str | Path]) -> FoundFiles:
+    """Files named directly plus audio files under named folders (recursive, hidden ones left out), sorted;
+    only regular files (or links to them) are kept."""
+    found = FoundFiles()
     files: list[Path] = []
-    missing: list[Outcome] = []
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if path.is_dir():
@@ -59,11 +76,34 @@ def find_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Outc
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 files += [Path(root) / n for n in sorted(names)
                           if not n.startswith(".") and Path(n).suffix.lower() in AUDIO_SUFFIXES]
-        elif path.is_file():
+        elif path.exists():
             files.append(path)
         else:
-            missing.append(Outcome(str(path), f"There is no file or folder at {path}."))
-    return sorted(dict.fromkeys(files)), missing
+            found.missing.append(Outcome(str(path), f"There is no file or folder at {path}."))
+    for path in sorted(dict.fromkeys(files)):
+        kind = _not_regular(path)
+        if kind:
+            found.skipped.append(Outcome(str(path), f"{path.name} is {kind}, not a regular file; it was not read."))
+        else:
+            found.files.append(path)
+    return found
+
+
+def _not_regular(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file ("a FIFO (named pipe)", "a device"...), else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None                     # plan_add reports why it cannot be read
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
 
 
 def plan_add(store: ClipStore, files: list[Path]) -> Plan:
@@ -111,15 +151,52 @@ def describe_local(jobs: list[Job], workers: int) -> Iterator[tuple[Job, Describ
             yield job, describe_audio(job.path, job.content_hash)
         return
     # forkserver: a clean process per worker; forking a parent that already runs torch/OpenMP threads can hang.
-    with mp.get_context("forkserver").Pool(workers, initializer=_quiet_worker) as pool:
-        for result in pool.imap_unordered(_describe_job, jobs):
-            yield result
+    context = mp.get_context("forkserver")
+    parent_alive, alive_end = context.Pipe(duplex=False)    # EOF on parent_alive: this process has died
+    try:
+        with context.Pool(workers, initializer=_quiet_worker, initargs=(parent_alive,)) as pool:
+            for result in pool.imap_unordered(_describe_job, jobs):
+                yield result
+    finally:
+        parent_alive.close()
+        alive_end.close()
 
 
 def _describe_job(job: Job) -> tuple[Job, Described | Failed]:
     return job, describe_audio(job.path, job.content_hash)
 
 
-def _quiet_worker() -> None:
-    """One thread per worker process: the pool already uses every core."""
+def _quiet_worker(parent_alive: Connection) -> None:
+    """One thread per worker process (the pool already uses every core); Ctrl-C is the parent's to handle; and
+    when the parent is killed the worker leaves at once and silently, instead of printing a BrokenPipeError
+    traceback on the terminal."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr = _WhileParentLives(sys.stderr, parent_alive)
+    threading.Thread(target=_leave_with_parent, args=(parent_alive,), daemon=True).start()
+
+
+def _leave_with_parent(parent_alive: Connection) -> None:
+    try:
+        parent_alive.recv()            # nothing is ever sent: this returns only by EOF, when the parent is gone
+    except (EOFError, OSError):
+        pass
+    os._exit(0)
+
+
+class _WhileParentLives:
+    """A worker's stderr that goes quiet once the parent has died (its pipe end closed)."""
+
+    def __init__(self, stream: TextIO, parent_alive: Connection) -> None:
+        self._stream, self._parent_alive = stream, parent_alive
+
+    def write(self, text: str) -> int:
+        try:
+            if self._parent_alive.poll(0):            # readable means EOF: the parent is gone
+                return len(text)
+        except (EOFError, OSError):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

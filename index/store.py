@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import open_sqlite, store_error
+
+WHAT = "clip index"
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clips (
@@ -83,13 +86,17 @@ class ClipStore:
     """SQLite access for the clip index. WAL mode: readers see the last commit while a writer works."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the clip table at ``path``; a damaged or unreachable file is a StoreError naming it."""
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)   # explicit transactions below
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db = open_sqlite(path, WHAT, timeout=30, isolation_level=None)   # explicit transactions below
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise store_error(path, WHAT, exc) from exc
 
     def close(self) -> None:
         self.db.close()

@@ -13,16 +13,20 @@ stored as ``{"key": "G major", "genre": "folk", "sections": [{"kind", "bars", "r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from core.errors import ToolError
+from core.files import open_sqlite, store_error
 
 DB_NAME = "feedback.sqlite"
+WHAT = "ratings store"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -79,14 +83,27 @@ class Rating:
 
 
 def _connect(home: str | Path) -> sqlite3.Connection:
-    home = Path(home).expanduser()
+    path = Path(home).expanduser() / DB_NAME
+    conn = open_sqlite(path, WHAT, timeout=30)
     try:
-        home.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(home / DB_NAME, timeout=30)
         conn.execute(_SCHEMA)
-    except (OSError, sqlite3.Error) as exc:
-        raise ToolError(f"Cannot open the ratings store in {home} ({exc}); check that the folder is writable.") from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise store_error(path, WHAT, exc) from exc
     return conn
+
+
+@contextlib.contextmanager
+def _session(home: str | Path) -> Iterator[sqlite3.Connection]:
+    """One transaction on the ratings store, then closed; a failure mid-way is a StoreError naming the file."""
+    conn = _connect(home)
+    try:
+        with conn:
+            yield conn
+    except sqlite3.DatabaseError as exc:
+        raise store_error(Path(home).expanduser() / DB_NAME, WHAT, exc) from exc
+    finally:
+        conn.close()
 
 
 def record_rating(home: str | Path, *, source: str, rating: int, chords: SongChords | list[str] | dict | None,
@@ -95,53 +112,56 @@ def record_rating(home: str | Path, *, source: str, rating: int, chords: SongCho
     """Store a rating (+1 or -1) of ``chords`` and return its id.
 
     ``chords`` is a song's :class:`SongChords`, a list of chord symbols, or their stored JSON form; it may
-    be None only for a rated song folder (a song without a song.json). The same person rating the same
-    message again replaces their rating.
+    be None only for a rated song folder (a song without a song.json). A person has one rating of a thing:
+    rating the same message (a bot reply), or without a message the same song folder (or the same chords),
+    again replaces the rating.
     """
     if rating not in (1, -1):
         raise ToolError(f"A rating is +1 (up) or -1 (down), not {rating!r}.")
     if not chords and not song_folder:
         raise ToolError("There are no chords to rate; rate a song folder or a progression.")
-    conn = _connect(home)
-    try:
-        with conn:  # one transaction
-            conn.execute(
-                "INSERT INTO ratings (source, thread_id, message_id, user_id, rating, song_folder, chords_json, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, message_id, user_id) DO UPDATE SET"
-                " rating = excluded.rating, created_at = excluded.created_at",
-                (source, thread_id, message_id, user_id, rating, str(song_folder) if song_folder else None,
-                 json.dumps(chords.to_dict() if isinstance(chords, SongChords) else chords) if chords else None, datetime.now(timezone.utc).isoformat(timespec="seconds")))
-            row = conn.execute("SELECT id FROM ratings WHERE source = ? AND message_id IS ? AND user_id IS ?"
-                               " ORDER BY id DESC LIMIT 1", (source, message_id, user_id)).fetchone()
-        return int(row[0])
-    finally:
-        conn.close()
+    folder = str(song_folder) if song_folder else None
+    chords_json = json.dumps(chords.to_dict() if isinstance(chords, SongChords) else chords) if chords else None
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with _session(home) as conn:  # one transaction
+        if message_id is not None:
+            same = "source = ? AND message_id = ? AND user_id IS ?", (source, message_id, user_id)
+        elif folder is not None:
+            same = ("source = ? AND message_id IS NULL AND user_id IS ? AND song_folder = ?",
+                    (source, user_id, folder))
+        else:
+            same = ("source = ? AND message_id IS NULL AND user_id IS ? AND song_folder IS NULL AND chords_json = ?",
+                    (source, user_id, chords_json))
+        row = conn.execute(f"SELECT id FROM ratings WHERE {same[0]} ORDER BY id DESC LIMIT 1", same[1]).fetchone()
+        if row is not None:
+            conn.execute("UPDATE ratings SET rating = ?, thread_id = ?, song_folder = ?, chords_json = ?, created_at = ?"
+                         " WHERE id = ?", (rating, thread_id, folder, chords_json, now, row[0]))
+            conn.execute(f"DELETE FROM ratings WHERE {same[0]} AND id != ?", (*same[1], row[0]))  # older duplicates
+            return int(row[0])
+        cursor = conn.execute(
+            "INSERT INTO ratings (source, thread_id, message_id, user_id, rating, song_folder, chords_json, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, thread_id, message_id, user_id, rating, folder, chords_json, now))
+        return int(cursor.lastrowid)
 
 
 def remove_rating(home: str | Path, *, source: str, message_id: str, user_id: str, rating: int) -> bool:
     """Forget a person's rating of a message (a reaction taken back); True if one was removed."""
     if not (Path(home).expanduser() / DB_NAME).exists():
         return False
-    conn = _connect(home)
-    try:
-        with conn:
-            cursor = conn.execute("DELETE FROM ratings WHERE source = ? AND message_id = ? AND user_id = ? AND rating = ?",
-                                  (source, message_id, user_id, rating))
-        return cursor.rowcount > 0
-    finally:
-        conn.close()
+    with _session(home) as conn:
+        cursor = conn.execute("DELETE FROM ratings WHERE source = ? AND message_id = ? AND user_id = ? AND rating = ?",
+                              (source, message_id, user_id, rating))
+    return cursor.rowcount > 0
 
 
 def load_ratings(home: str | Path) -> list[Rating]:
     """Every stored rating, oldest first (an empty list when there is no store yet)."""
     if not (Path(home).expanduser() / DB_NAME).exists():
         return []
-    conn = _connect(home)
-    try:
+    with _session(home) as conn:
         rows = conn.execute("SELECT id, source, rating, chords_json, thread_id, message_id, user_id, song_folder,"
                             " created_at FROM ratings ORDER BY id").fetchall()
-    finally:
-        conn.close()
     out = []
     for row in rows:
         try:

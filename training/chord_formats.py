@@ -11,25 +11,31 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import ToolError
-from tools.music.harmony import QUALITIES, Chord, Key, chord_to_roman, parse_key
+from tools.music.harmony import (
+    QUALITIES,
+    Chord,
+    Key,
+    chord_to_roman,
+    parse_chord,
+    parse_key,
+)
 from training.chord_data import MAX_SEQUENCE_BARS, ChordSequence
 
-_CHORDONOMICON_QUALITY = {"": "maj", "min": "min", "m": "min", "dim": "dim", "aug": "aug", "7": "7",
-                          "maj7": "maj7", "min7": "m7", "m7": "m7", "hdim7": "m7b5", "m7b5": "m7b5",
-                          "dim7": "dim7", "sus2": "sus2", "sus4": "sus4", "sus": "sus4", "6": "6",
-                          "min6": "m6", "m6": "m6", "9": "9", "5": "5", "no3d": "5", "maj": "maj"}
 
+def _chord_from_text(symbol: str) -> Chord | None:
+    """A chart's or data set's chord symbol, read by the one chord reader (:func:`tools.music.harmony.parse_chord`)
+    and simplified to the chord models' plain qualities (G7b9 -> G7, Dm11 -> Dm7); the slash bass is dropped.
+    None for N.C., repeat signs or anything unreadable.
 
-def _chord_from_text(symbol: str, qualities: dict[str, str]) -> Chord | None:
-    """'Fsmin7', 'Bb7', 'C#m', 'G/B' (s = sharp, slash bass dropped) -> Chord, or None."""
-    match = re.fullmatch(r"([A-G])(s|#|b)?([^/]*)(?:/.*)?", symbol.strip())
-    if not match:
+    The formats' own spellings are translated first: Chordonomicon writes a sharp as ``s`` (``Fsmin7``),
+    half-diminished as ``hdim7`` and a power chord as ``no3d``; iReal Pro writes half-diminished as ``h``.
+    """
+    text = re.sub(r"^([A-G])s(?!us)", r"\1#", symbol.strip().split("/")[0])
+    text = re.sub(r"^([A-G][#b]?)h(dim)?7?", r"\1ø", text.replace("no3d", "5"))
+    try:
+        return parse_chord(text).simplified()
+    except ToolError:
         return None
-    quality = qualities.get(match.group(3))
-    if quality is None:
-        return None
-    accidental = {"s": "#", "#": "#", "b": "b"}.get(match.group(2) or "", "")
-    return Chord(match.group(1) + accidental, quality)
 
 
 def estimate_key(chords: Sequence[Chord]) -> Key:
@@ -77,7 +83,7 @@ def load_chordonomicon(path: str | Path, *, limit: int | None = None) -> list[Ch
                 if tag:
                     section = tag.group(1)
                     continue
-                chords = [c for c in (_chord_from_text(s, _CHORDONOMICON_QUALITY) for s in part.split()) if c]
+                chords = [c for c in (_chord_from_text(s) for s in part.split()) if c]
                 if chords:
                     sections.append((section, chords))
             every = [c for _, chords in sections for c in chords]
@@ -90,14 +96,6 @@ def load_chordonomicon(path: str | Path, *, limit: int | None = None) -> list[Ch
                     out.append(ChordSequence("chordonomicon", f"{row.get('id') or n}#{i}", "", genre if genre in GENRES else "pop",
                                              key.mode, _section_name(section), bars))
     return out
-
-
-_IREAL_QUALITY = {"": "maj", "-": "min", "^": "maj7", "^7": "maj7", "-7": "m7", "7": "7", "h": "m7b5",
-                  "h7": "m7b5", "o": "dim", "o7": "dim7", "+": "aug", "sus": "sus4", "7sus": "sus4", "6": "6",
-                  "-6": "m6", "9": "9", "m": "min", "m7": "m7", "maj7": "maj7", "dim": "dim", "dim7": "dim7",
-                  "m7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "M7": "maj7", "5": "5", "sus4": "sus4", "sus2": "sus2",
-                  "aug": "aug", "m6": "m6", "7b9": "7", "7#9": "7", "7b5": "7", "7#5": "7", "13": "7", "-9": "m7",
-                  "^9": "maj7", "69": "6", "-11": "m7", "7alt": "7", "9sus": "sus4", "11": "7", "-^7": "min"}
 
 
 def _ireal_unscramble(text: str) -> str:
@@ -128,7 +126,7 @@ def _jazz_bars(chart: str) -> list[list[Chord | None]]:
             if previous:
                 bars.append(previous)
             continue
-        bar = [_chord_from_text(s.split("/")[0], _IREAL_QUALITY) for s in symbols if s not in ("p", "n", "x", "r", ",")]
+        bar = [_chord_from_text(s) for s in symbols if s not in ("p", "n", "x", "r", ",")]
         if bar:
             bars.append(bar)
             previous = bar

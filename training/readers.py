@@ -16,7 +16,7 @@ import ast
 import csv
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import ToolError
@@ -145,8 +145,39 @@ def read_synth_metadata(path: str | Path) -> list[TaggedClip]:
     return clips
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def read_audio_folder(folder: str | Path, *, limit: int | None = None) -> list[TaggedClip]:
+    """Unlabelled recordings under ``folder`` (recursive), tagged by the pretrained musicnn tagger: each clip's
+    tags are the labels that reach the audio-QA threshold of their aspect (so no tag says what `bandmate qa`
+    would not); silent, unreadable or untagged files are left out."""
+    from tools.listening.audio_qa import TAG_THRESHOLDS
+    from tools.listening.tagger import tag_track
+
+    cut = {"instrument": TAG_THRESHOLDS["instruments"], "genre": TAG_THRESHOLDS["genre"],
+           "mood": TAG_THRESHOLDS["mood"], "era": TAG_THRESHOLDS["era"], "singer": TAG_THRESHOLDS["vocals"]}
+
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    clips = []
+    for path in files[:limit] if limit else files:
+        try:
+            track = tag_track(path)
+        except ToolError:
+            continue
+        kept = [t for t in track.confident() if t.probability >= cut.get(t.head, track.threshold)]
+        if kept:
+            clips.append(TaggedClip(id=path.stem, tags=list(dict.fromkeys(t.label for t in kept)),
+                                    audio=str(path.resolve()), meta={"tagger": "musicnn",
+                                                                     "tags": [asdict(t) for t in kept]}))
+    return clips
+
+
 def read_tagged(path: str | Path) -> list[TaggedClip]:
-    """Pick the reader by the file: MusicCaps CSV, MagnaTagATune annotations, or a synth metadata.jsonl."""
+    """Pick the reader by the file: MusicCaps CSV, MagnaTagATune annotations, a synth metadata.jsonl, or a folder
+    of unlabelled audio (tagged by :func:`read_audio_folder`)."""
+    if Path(path).expanduser().is_dir():
+        return read_audio_folder(Path(path).expanduser())
     path = _exists(path)
     if path.suffix == ".jsonl":
         return read_synth_metadata(path)

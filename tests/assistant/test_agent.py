@@ -30,6 +30,9 @@ def test_tool_call_runs_the_real_tool_and_returns_its_files(settings):
 
     assert reply.text == "Here are your four chords on piano."
     assert [s.name for s in reply.steps] == ["render_music"] and reply.steps[0].ok
+    # where the seconds went: the model's decision, the tool, the closing reply
+    t = reply.timings
+    assert t and t.tools > 0 and t.total >= t.decision + t.tools and t.model_calls == 0   # no embedded model here
     audio = reply.files_of("audio")
     assert audio and all(f.path.exists() and f.path.stat().st_size > 1000 for f in audio)
     assert reply.files_of("midi")
@@ -120,9 +123,9 @@ TRUMPET = SHARED_DATA / "audio/sorohanro_-_solo-trumpet-06.ogg"
 def test_every_capability_through_the_agent(settings):
     """Each agent tool runs for real; only the LLM's words are scripted."""
     from tests.support.fakes import ScriptedTextGenerator
+    from tests.support.song_replies import WHOLE_SONG
 
-    lyrics = "[Verse]\nI left my home at the break of day\nThe road was long and the sky was grey\n[Chorus]\nGoodbye my town\nGoodbye"
-    writer = ScriptedTextGenerator([lyrics, "A calm ambient piece led by soft piano.", "It sounds lively."])
+    writer = ScriptedTextGenerator([*WHOLE_SONG, "A calm ambient piece led by soft piano.", "It sounds lively."])
     model = ScriptedChatModel.of(
         call("write_lyrics", prompt="leaving home", mood="sad"), say("Lyrics done."),
         call("classify_genre", lyrics="pickup truck down a dirt road, whiskey and my old guitar"), say("Genre done."),
@@ -137,7 +140,7 @@ def test_every_capability_through_the_agent(settings):
         reply = assistant.chat(text, thread_id="all")
         assert reply.steps and reply.steps[0].ok, reply.steps
         steps[reply.steps[0].name] = reply.steps[0]
-    assert "Goodbye my town" in steps["write_lyrics"].display
+    assert "Leave the porch light on for me" in steps["write_lyrics"].display
     assert steps["classify_genre"].summary.startswith("Most likely genres: country")
     assert "7" in steps["suggest_chords"].display  # jazz chords are sevenths
     assert steps["caption_tags"].display == "A calm ambient piece led by soft piano."

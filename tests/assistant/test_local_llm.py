@@ -90,6 +90,28 @@ def test_a_tool_that_answered_is_not_offered_again_in_the_same_turn(openai_tools
     assert "render_music" in {t["function"]["name"] for t in _tools_still_allowed(msgs, openai_tools)}
 
 
+def test_after_a_tool_the_reply_is_what_the_tool_shows_without_running_the_model(openai_tools, tmp_path):
+    from assistant.local_llm import ChatLocalGGUF
+
+    model = ChatLocalGGUF(model_path=str(tmp_path / "never-loaded.gguf"))   # loading it would fail
+    msgs = [HumanMessage("write lyrics about rain"),
+            AIMessage(content="", tool_calls=[{"name": "write_lyrics", "args": {}, "id": "1"}]),
+            ToolMessage("Wrote lyrics (2 sections): ...", tool_call_id="1", name="write_lyrics",
+                        artifact={"display": "[Verse]\nRain on the roof"})]
+    reply = model.invoke(msgs, tools=openai_tools)
+    assert reply.content == "[Verse]\nRain on the roof" and not reply.tool_calls
+    failed = msgs[:2] + [ToolMessage("song.mid does not exist; check the path.", tool_call_id="1", status="error")]
+    assert model.invoke(failed, tools=openai_tools).content == "song.mid does not exist; check the path."
+
+
+def test_threads_follow_the_idle_cores():
+    import os
+
+    from assistant.local_llm import free_cores
+
+    assert 1 <= free_cores(0.05) <= (os.cpu_count() or 1)
+
+
 # -- the real embedded model (minutes on 2 cores) -----------------------------
 @pytest.fixture(scope="module")
 def local_model():

@@ -95,8 +95,39 @@ def test_server_that_does_not_answer_is_one_sentence(tmp_path):
     assistant = Assistant(openai_settings(tmp_path, base_url=url, request_timeout=5), tools=["render_music"])
     with pytest.raises(AssistantError, match="Cannot reach the chat server .* fix BANDMATE_BASE_URL"):
         assistant.chat("hello", thread_id="down")
-    # the user's message is not lost: it is in the thread's memory
-    assert assistant.history("down") == [("user", "hello")]
+    # a failed turn is taken back out of the thread's memory, so it is never replayed to the model
+    assert assistant.history("down") == []
+
+
+def test_failed_turns_are_not_replayed_to_the_model(tmp_path, stub_server):
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    for text in ("first, while the server is down", "second, still down"):
+        with pytest.raises(AssistantError, match=f"Cannot reach the chat server at {down}"):
+            Assistant(openai_settings(tmp_path, base_url=down), tools=["render_music"]).chat(text, thread_id="t")
+    url, log = stub_server([{"text": "Hello again."}])
+    assistant = Assistant(openai_settings(tmp_path, base_url=url), tools=["render_music"])   # the same home and memory
+    assert assistant.chat("third, the server is up", thread_id="t").text == "Hello again."
+    sent = json.loads(log.read_text().splitlines()[0])
+    assert [m["content"] for m in sent["messages"] if m["role"] == "user"] == ["third, the server is up"]
+    assert assistant.history("t") == [("user", "third, the server is up"), ("assistant", "Hello again.")]
+
+
+def test_text_generation_with_the_server_down_names_the_url_and_setting(tmp_path):
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    generator = ChatTextGenerator(make_chat_model(openai_settings(tmp_path, base_url=down, request_timeout=5)))
+    with pytest.raises(LLMConfigError) as caught:
+        generator.generate("write a verse")
+    assert str(caught.value) == f"Cannot reach the chat server at {down}; start it or fix BANDMATE_BASE_URL."
+
+
+def test_a_damaged_memory_file_is_a_typed_error_naming_it(tmp_path):
+    from core.errors import StoreError
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "memory.sqlite").write_bytes(b"\x00\x01 definitely not SQLite" * 200)
+    assistant = Assistant(openai_settings(tmp_path, base_url=f"http://127.0.0.1:{free_port()}/v1"), tools=["render_music"])
+    with pytest.raises(StoreError, match=f"{tmp_path / 'home' / 'memory.sqlite'} is not a SQLite database .*move it aside"):
+        assistant.chat("hello")
 
 
 def test_openai_backend_without_a_key_names_the_setting(tmp_path, monkeypatch):

@@ -78,6 +78,17 @@ def test_uploads_prefer_compressed_audio_and_skip_text_files(tmp_path):
     assert all(u.size == u.path.stat().st_size for u in uploads)
 
 
+def test_the_engraved_lead_sheet_goes_first_page_by_page_and_svg_stays_home(tmp_path):
+    folder, _ = song_folder(tmp_path)
+    for page in (1, 2, 10):   # page 10 sorts after page 2, not before it
+        (folder / f"lead-sheet-{page}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(5_000))
+        (folder / f"lead-sheet-{page}.svg").write_text("<svg/>")
+    files = [OutputFile.of(p) for p in sorted(folder.iterdir())]
+    uploads, _ = choose_uploads(files, DISCORD)
+    assert [u.path.name for u in uploads] == ["lead-sheet-1.png", "lead-sheet-2.png", "lead-sheet-10.png", "song.ogg",
+                                              "song.mid", "piano-roll.png", "lead-sheet.musicxml"]
+
+
 def test_a_wav_alone_is_compressed_to_fit(tmp_path):
     folder, files = song_folder(tmp_path, with_ogg=False)
     wav_size = (folder / "song.wav").stat().st_size

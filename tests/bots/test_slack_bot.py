@@ -42,10 +42,12 @@ def test_a_mention_is_acked_at_once_and_answered_in_its_thread_with_progress_and
     uploads = fake.calls_to("upload")
     folder = next(home.glob(f"outputs/slack_C1_{ts}/c-g-am-f*"))
     on_disk = {f"{folder.name}-{p.name}": p.stat().st_size for p in folder.iterdir()}
-    assert sorted(c.args["filename"].rsplit("-", 1)[-1] for c in uploads) == ["roll.png", "song.mid", "song.ogg"]
+    names = [c.args["filename"] for c in uploads]
+    assert names[0].endswith("lead-sheet-1.png")           # the engraved lead sheet first, with the audio
+    assert sorted(n.rsplit("-", 1)[-1] for n in names) == ["1.png", "roll.png", "sheet.musicxml", "song.mid", "song.ogg"]
     assert all(on_disk[c.args["filename"]] == c.size for c in uploads)
     done = fake.calls_to("files.completeUploadExternal")[0].args
-    assert done["channel_id"] == "C1" and done["thread_ts"] == ts and len(json.loads(done["files"])) == 3
+    assert done["channel_id"] == "C1" and done["thread_ts"] == ts and len(json.loads(done["files"])) == len(uploads)
 
 
 def test_a_failed_upload_keeps_the_answer_and_says_so(tmp_path):

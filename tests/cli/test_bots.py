@@ -69,3 +69,21 @@ def test_rejected_slack_tokens_are_explained(tmp_path):
 
     assert asyncio.run(scenario("xoxb-test")).startswith("Slack rejected SLACK_BOT_TOKEN (invalid_auth)")
     assert asyncio.run(scenario("xapp-test")).startswith("Slack rejected SLACK_APP_TOKEN (invalid_auth)")
+
+
+def test_a_damaged_memory_file_stops_the_bot_at_start_up_in_one_line(tmp_path, monkeypatch):
+    from core.errors import StoreError
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "memory.sqlite").write_bytes(b"not a database, just bytes" * 100)
+
+    async def scenario():
+        with pytest.raises(StoreError) as caught:
+            async with running_discord(home, monkeypatch):
+                pass
+        return caught.value
+
+    message = explain_start_error(asyncio.run(scenario()))
+    assert message == (f"{home / 'memory.sqlite'} is not a SQLite database (the conversation memory file is damaged); "
+                       "move it aside and bandmate will start a new one.")

@@ -36,7 +36,10 @@ def test_chords_genre_and_config(tmp_path):
     assert chords["result"]["key"] == "D minor" and len(chords["result"]["bars"]) == 4
     genre = as_json("genre", "whiskey and a pickup truck down a dirt road, my dog and my boots", tmp_path=tmp_path)
     scores = [g["score"] for g in genre["result"]["genres"]]
-    assert scores == sorted(scores, reverse=True)
+    assert scores == sorted(scores, reverse=True) and genre["result"]["genre"] == "country"
+    recipe = as_json("genre", "Preheat the oven to 180 C. Mix 200 g flour, two eggs and 100 g butter; bake for "
+                     "25 minutes.", tmp_path=tmp_path)
+    assert recipe["result"]["genre"] == "unclear" and "unclear" in recipe["summary"]
     config = as_json("config", tmp_path=tmp_path)
     assert config["home"] == str(tmp_path / "home") and "backend" in config
 

@@ -6,13 +6,14 @@ import shutil
 
 import pytest
 
+from core.errors import SettingsError
 from core.settings import get_settings
 from tools.models.checkpoints import read_checkpoint
 
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("BANDMATE_HOME", "BANDMATE_CONFIG", "BANDMATE_OUTPUT_DIR"):
+    for name in ("BANDMATE_HOME", "BANDMATE_CONFIG", "BANDMATE_OUTPUT_DIR", "BANDMATE_LLM_BACKEND", "BANDMATE_N_CTX"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -43,3 +44,30 @@ def test_checkpoints_are_read_from_the_configured_home_first(clean_env):
     user.parent.mkdir(parents=True)
     shutil.copy(shipped["path"], user)
     assert read_checkpoint("chords-rlhf", {"chords-rlhf": "chords-rlhf.pt"}, "ChordModel", "retrain")["path"] == str(user)
+
+
+def test_a_toml_syntax_error_names_the_file_and_the_line(clean_env):
+    (clean_env / "bandmate.toml").write_text('home = "/tmp/h"\nllm_backend = "local\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        get_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{clean_env / 'bandmate.toml'} is not valid TOML") and "line 2" in message
+
+
+def test_a_bad_chat_setting_names_its_source_value_and_choices_but_stops_only_the_chat_model(clean_env):
+    config = clean_env / "bandmate.toml"
+    config.write_text(f'home = "{clean_env / "h"}"\nllm_backend = "klingon"\n', encoding="utf-8")
+    settings = get_settings()                       # commands that need no chat model still get their settings
+    assert settings.home_dir == clean_env / "h" and settings.llm_backend == "local"
+    assert settings.llm_problem == f"llm_backend in {config} is 'klingon', which is not allowed; use 'local' or 'openai'."
+
+
+def test_a_bad_value_in_the_environment_names_the_variable(clean_env, monkeypatch):
+    monkeypatch.setenv("BANDMATE_N_CTX", "lots")
+    assert get_settings().llm_problem.startswith("The environment variable BANDMATE_N_CTX is 'lots', which is not valid")
+
+
+def test_a_missing_config_file_is_an_error(clean_env, monkeypatch):
+    monkeypatch.setenv("BANDMATE_CONFIG", str(clean_env / "nope.toml"))
+    with pytest.raises(SettingsError, match=f"BANDMATE_CONFIG names {clean_env / 'nope.toml'}, which is not a file"):
+        get_settings()

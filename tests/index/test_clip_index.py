@@ -16,7 +16,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import mido
 import numpy as np
 import pytest
 import typer
@@ -26,36 +25,13 @@ from cli.index import register
 from core.errors import ToolError
 from index import ClipIndex
 from tests.support import REPO
+from tests.support.clips import write_midi
 from tests.support.fakes import ScriptedTextGenerator
 
 ROOT = REPO
 # name: (GM program, bpm, drums)
 SONGS = {"piano_slow": (0, 70, False), "organ_fast_drums": (16, 150, True), "flute_medium": (73, 104, False),
          "guitar_fast_drums": (27, 140, True), "marimba_slow": (12, 66, False)}
-
-
-def write_midi(path: Path, program: int, bpm: int, drums: bool, seconds: float = 5.0) -> Path:
-    """A I-V-vi-IV song: chords and a melody on ``program``, a kick/snare/hat groove when ``drums``."""
-    tpb, mid = 480, mido.MidiFile(ticks_per_beat=480)
-    meta, lead, kit = mido.MidiTrack(), mido.MidiTrack(), mido.MidiTrack()
-    mid.tracks += [meta, lead, kit]
-    meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)))
-    lead.append(mido.Message("program_change", program=program))
-    beats = int(seconds * bpm / 60) + 1
-    roots = [60, 67, 69, 65]
-    for beat in range(beats):
-        root = roots[(beat // 4) % 4]
-        notes = [root - 12, root - 12 + (3 if root == 69 else 4), root - 5, root + 2 * (beat % 4)]
-        for n in notes:
-            lead.append(mido.Message("note_on", note=n, velocity=90, time=0))
-        for i, n in enumerate(notes):
-            lead.append(mido.Message("note_off", note=n, velocity=0, time=tpb if i == 0 else 0))
-        if drums:
-            for hit in (36 if beat % 2 == 0 else 38, 42):
-                kit.append(mido.Message("note_on", note=hit, velocity=110, channel=9, time=0))
-            kit.append(mido.Message("note_off", note=42, velocity=0, channel=9, time=tpb))
-    mid.save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +165,7 @@ def test_a_killed_add_leaves_a_consistent_index_that_resumes(tmp_path, clips):
     home = tmp_path / "home"
     script = textwrap.dedent(f"""
         import index.clip_index as ci
-        ci.EMBED_BATCH, ci.SAVE_EVERY = 1, 2
+        ci.SAVE_EVERY = 2
         ci.ClipIndex({str(home)!r}).add([{str(folder)!r}], progress=False, workers=1)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
@@ -249,3 +225,15 @@ def test_cli_verbs_and_one_line_errors(home_copy, tmp_path, clips):
     result = runner.invoke(app, ["index", "remove", "999"])
     assert result.exit_code == 0 and "not in the index: 999" in result.output
     assert runner.invoke(app, ["index", "rebuild", "--index-type", "nope"]).exit_code == 1
+
+
+def test_an_index_from_an_older_version_says_to_add_the_clips_again(home_copy):
+    """Sound vectors of another size (an index made before the music tagger joined them) are named, not crashed on."""
+    db = home_copy / "index" / "clips.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE clips SET audio_vec = ?", (np.zeros(64, np.float32).tobytes(),))
+    for saved in (home_copy / "index").glob("*.faiss"):
+        saved.unlink()
+    (home_copy / "index" / "vectors.json").unlink(missing_ok=True)
+    with ClipIndex(home_copy) as idx, pytest.raises(ToolError, match="older bandmate.*bandmate index add"):
+        idx.search("calm piano")

@@ -33,3 +33,34 @@ def test_a_folder_without_a_readable_song_json_is_named(tmp_path):
     (tmp_path / "song.json").write_text("[1, 2]")
     with pytest.raises(ToolError, match="not a song file"):
         song_chords(tmp_path)
+
+
+def _song(tmp_path):
+    folder = tmp_path / "song"
+    folder.mkdir()
+    (folder / "song.json").write_text(json.dumps({
+        "title": "River", "key": "G major", "genre": "folk",
+        "sections": [{"kind": "verse", "bars": 2, "chords": ["G", "C"], "romans": ["I", "IV"]}]}))
+    return folder
+
+
+def test_rating_a_song_again_replaces_the_rating(tmp_path):
+    folder, home = _song(tmp_path), tmp_path / "home"
+    ids = [record_rating(home, source="cli", rating=r, chords=song_chords(folder), song_folder=str(folder))
+           for r in (1, 1, -1)]
+    assert len(set(ids)) == 1
+    assert [r.rating for r in load_ratings(home)] == [-1]
+    record_rating(home, source="cli", rating=1, chords=song_chords(folder), song_folder=str(folder), user_id="ana")
+    assert [(r.user_id, r.rating) for r in load_ratings(home)] == [(None, -1), ("ana", 1)]  # another person
+
+
+def test_a_damaged_ratings_store_is_named_with_the_fix(tmp_path):
+    from core.errors import StoreError
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "feedback.sqlite").write_bytes(b"not sqlite at all" * 64)
+    with pytest.raises(StoreError, match=f"{home / 'feedback.sqlite'} is not a SQLite database .*move it aside"):
+        record_rating(home, source="cli", rating=1, chords=["C", "G"])
+    with pytest.raises(StoreError, match="feedback.sqlite is not a SQLite database"):
+        load_ratings(home)

@@ -77,3 +77,19 @@ def test_jsonl_log_drops_a_half_written_line(tmp_path):
     assert [r["id"] for r in log.rows] == [1, 2]
     log.append([{"id": 3}])
     assert [r["id"] for r in JsonlLog(path).rows] == [1, 2, 3]
+
+
+def test_a_folder_of_unlabelled_recordings_is_tagged_by_the_pretrained_tagger(tmp_path):
+    import shutil
+
+    from tests.support import SHARED_DATA
+    from training.readers import read_tagged
+
+    for name in ("sorohanro_-_solo-trumpet-06.ogg", "Karissa_Hobbs_-_Lets_Go_Fishin.ogg"):
+        shutil.copy(SHARED_DATA / "audio" / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not audio")
+    clips = {c.id: c for c in read_tagged(tmp_path)}
+    assert set(clips) == {"sorohanro_-_solo-trumpet-06", "Karissa_Hobbs_-_Lets_Go_Fishin"}
+    assert clips["sorohanro_-_solo-trumpet-06"].tags == ["jazz"]          # its 0.44 "guitar" is below 0.7
+    assert "female vocalists" in clips["Karissa_Hobbs_-_Lets_Go_Fishin"].tags
+    assert all(t["source"].startswith("musicnn") for c in clips.values() for t in c.meta["tags"])

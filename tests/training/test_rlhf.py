@@ -117,8 +117,9 @@ def test_ratings_move_the_reward_model(sequences, supervised, tmp_path):
     vocab = load(supervised, device="cpu").config.vocab
     odd = {"key": "C major", "genre": "folk",
            "sections": [{"kind": "verse", "bars": 4, "romans": ["iii", "#iv°", "iii", "#iv°"], "chords": []}]}
-    ratings = [r for r in (record_rating(tmp_path, source="cli", rating=1, chords=odd) for _ in range(30))]
-    assert len(ratings) == 30
+    # thirty people like the same odd progression (one person rating it again would only replace their rating)
+    ratings = [record_rating(tmp_path, source="cli", rating=1, chords=odd, user_id=f"u{i}") for i in range(30)]
+    assert len(set(ratings)) == 30
     config = RewardTrainConfig(epochs=3, batch_size=32, threads=1)
     plain = train_reward(sequences, tmp_path / "plain.pt", vocab=vocab, config=config, log=lambda _: None)
     rated = train_reward(sequences, tmp_path / "rated.pt", vocab=vocab, ratings=load_ratings(tmp_path), config=config,

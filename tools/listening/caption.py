@@ -14,8 +14,11 @@ import ast
 import dataclasses
 import json
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from core.errors import ToolError
 from core.textgen import TextGenerator
@@ -28,10 +31,12 @@ from tools.listening.analyze import (
     energy_word,
     tempo_word,
 )
+from tools.listening.caption_examples import CaptionExample
 
 PROMPTS = PROMPTS_DIR
 INSTRUCTIONS = ("writing", "summary", "paraphrase", "prediction_attribute")
 _ALIASES = {"attribute_prediction": "prediction_attribute"}
+EXAMPLES = 3                           # MusicCaps examples shown per caption (0: the paper's zero-shot prompt)
 MAX_TOKENS = {"writing": 160, "summary": 80, "paraphrase": 160, "prediction_attribute": 260}
 _CHATTER = re.compile(r"^(?:(?:sure|certainly|of course|okay|ok)\b[,!.]?\s*)?(?:(?:here(?:'s| is| are)|below is)[^\n:]*:)?\s*",
                       re.IGNORECASE)
@@ -48,6 +53,7 @@ class Caption:
     new_attributes: list[str] = field(default_factory=list)   # prediction_attribute only
     prompt: str = ""
     facts: list[str] = field(default_factory=list)            # caption_audio: the measured facts behind the tags
+    examples: list[str] = field(default_factory=list)         # the MusicCaps clips shown as examples
 
 
 def instruction_text(instruction: str, n_tags: int) -> str:
@@ -58,23 +64,53 @@ def instruction_text(instruction: str, n_tags: int) -> str:
     return sections["singular" if n_tags == 1 else "plural"].strip()
 
 
-def caption_prompt(tags: list[str] | str, instruction: str = "writing") -> tuple[str, str]:
-    """(system, user) prompts for ``tags``: the instruction, then the tags comma-separated on the next line."""
+def caption_prompt(tags: list[str] | str, instruction: str = "writing",
+                   examples: Sequence[CaptionExample] = ()) -> tuple[str, str]:
+    """(system, user) prompts for ``tags``: any MusicCaps examples, the instruction, then the tags on the last line.
+
+    With examples the instruction asks for their voice and about their median length (MusicCaps captions run
+    ~50 words, and BLEU's brevity penalty and METEOR's recall both punish a one-liner).
+    """
     tags = normalize_tags(tags)
     system = (PROMPTS / "caption_system.md").read_text(encoding="utf-8").strip()
-    return system, f"{instruction_text(instruction, len(tags))}\n{', '.join(tags)}"
+    instruction_line = instruction_text(instruction, len(tags))
+    if not examples:
+        return system, f"{instruction_line}\n{', '.join(tags)}"
+    shown = "\n\n".join(f"Attributes: {', '.join(ex.tags)}\nDescription: {ex.caption}" for ex in examples)
+    words = target_words(examples, instruction)
+    style = (PROMPTS / "caption_examples.md").read_text(encoding="utf-8").strip().format(words=words)
+    return system, f"{shown}\n\n{instruction_line} {style}\n{', '.join(tags)}"
+
+
+def target_words(examples: Sequence[CaptionExample], instruction: str) -> int:
+    """About how long the caption should be: the examples' median length (halved for a summary), 15-60 words."""
+    median = int(np.median([ex.words for ex in examples]))
+    return max(15, min(60, median // 2 if instruction == "summary" else median))
+
+
+def retrieve_examples(tags: list[str], k: int, exclude: Collection[str] = ()) -> list[CaptionExample]:
+    """The ``k`` MusicCaps examples nearest ``tags`` (none when ``k`` is 0)."""
+    if k <= 0:
+        return []
+    from tools.listening.caption_examples import default_bank
+
+    return default_bank().nearest(tags, k, exclude=exclude)
 
 
 def caption_tags(tags: list[str] | str, instruction: str = "writing", *, llm: TextGenerator,
-                 temperature: float = 0.7, seed: int | None = None) -> Caption:
+                 temperature: float = 0.7, seed: int | None = None, examples: int = EXAMPLES,
+                 exclude: Collection[str] = ()) -> Caption:
     """Caption ``tags`` with one LP-MusicCaps instruction through ``llm``.
 
+    The prompt shows the human captions of the ``examples`` MusicCaps clips with the most similar tags
+    (:mod:`tools.listening.caption_examples`; 0 for the paper's zero-shot prompt), never a clip in ``exclude``.
     ``prediction_attribute`` also returns the new co-occurring attributes the model predicted;
     its caption is the ``description`` part only, as in the paper.
     """
     tags = normalize_tags(tags)
     instruction = _check_instruction(instruction)
-    system, prompt = caption_prompt(tags, instruction)
+    shown = retrieve_examples(tags, examples, exclude)
+    system, prompt = caption_prompt(tags, instruction, shown)
     reply = llm.generate(prompt, system=system, max_tokens=MAX_TOKENS[instruction],
                          temperature=temperature, seed=seed)
     new_attributes: list[str] = []
@@ -85,7 +121,7 @@ def caption_tags(tags: list[str] | str, instruction: str = "writing", *, llm: Te
     if not text:
         raise ToolError(f"The language model ({llm.name}) returned an empty caption; try again or use another model.")
     return Caption(text=text, tags=tags, instruction=instruction, model=llm.name,
-                   new_attributes=new_attributes, prompt=prompt)
+                   new_attributes=new_attributes, prompt=prompt, examples=[ex.clip_id for ex in shown])
 
 
 def tag_concat(tags: list[str] | str) -> Caption:
@@ -102,11 +138,12 @@ def template_caption(tags: list[str] | str) -> Caption:
 
 def caption_audio(path, *, llm: TextGenerator | None, instruction: str = "writing",
                   analysis: Analysis | None = None, seed: int | None = None,
-                  tagger: str | None = "audio-tagger") -> Caption:
+                  tagger: str | None = "musicnn") -> Caption:
     """Analyze ``path``, turn what was measured into tags, and caption them (tag concatenation when ``llm`` is None).
 
-    ``tagger`` (a :mod:`tools.listening.tagger` name or path; None for measured tags only) adds its confident
-    instrument-family and genre guesses; the facts say they are predicted, with their probability.
+    ``tagger`` (a :mod:`tools.listening.tagger` name: ``musicnn``, the pretrained tagger, by default; None for
+    measured tags only) adds its confident instrument, voice, genre, mood and era tags; the facts say they are
+    predicted, with their probability and the taxonomy they come from.
     Raises ToolError for unreadable or silent audio.
     """
     analysis = analysis or analyze_audio(path)
@@ -122,7 +159,7 @@ def caption_audio(path, *, llm: TextGenerator | None, instruction: str = "writin
     return dataclasses.replace(caption, facts=facts)
 
 
-def predicted_tags(path, tagger: str = "audio-tagger") -> tuple[list, str | None]:
+def predicted_tags(path, tagger: str = "musicnn") -> tuple[list, str | None]:
     """The tagger's confident :class:`tools.listening.tagger.TagScore` list for ``path`` (torch loads only here),
     or none and a sentence why when its checkpoint can't be used."""
     from tools.listening.tagger import tag_audio
@@ -174,6 +211,7 @@ def clean_reply(text: str) -> str:
     """Strip chat chatter, markdown and wrapping quotes from a model's one-paragraph answer."""
     text = re.sub(r"[*_`#]+", "", text or "").strip()
     text = _CHATTER.sub("", text).strip()
+    text = re.sub(r"^description\s*:\s*", "", text, flags=re.IGNORECASE)   # echoing the examples' layout
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     text = " ".join(paragraphs[0].split()) if paragraphs else ""
     if len(text) >= 2 and text[0] in "\"'“" and text[-1] in "\"'”":

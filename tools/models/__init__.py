@@ -1,7 +1,7 @@
 """Every network bandmate runs, and one way to load one: ``load(name, device=None)``.
 
     from tools.models import load, available_models
-    available_models()                 # ['audio-tagger', 'chord-reward', 'chords-rlhf', ...]
+    available_models()                 # ['audio-tagger', 'chord-reward', 'chords-rlhf', ..., 'musicnn-mtt', ...]
     policy = load("chords-rlhf")       # a ChordModel in eval mode; device=None picks CUDA when present
 
 A registry name reads the user's retrained file in ``<home>/models`` first, then the shipped
@@ -21,6 +21,8 @@ _FAMILIES = {
     "chord-reward": "reward_model",
     "genre-head": "genre_head",
     "audio-tagger": "tagger",
+    "musicnn-mtt": "musicnn",
+    "musicnn-msd": "musicnn",
     "mu-llama": "mullama",
     "musilingo": "mullama",
 }

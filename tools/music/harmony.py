@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.errors import ToolError
+from tools.music.chord_symbols import (
+    QUALITIES,  # noqa: F401 - the plain qualities, read from here by the corpora and tests
+    VOCABULARY,
+    is_no_chord,
+    quality,
+    quality_for_intervals,
+    quality_name,
+)
 
 Mode = Literal["major", "minor"]
 
@@ -31,49 +39,6 @@ _MAJOR_TONICS = ("C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab"
 _MINOR_TONICS = ("A", "E", "B", "F#", "C#", "G#", "D#", "A#", "D", "G", "C", "F", "Bb", "Eb", "Ab")
 # Everyday names for a pitch class when no key says otherwise.
 _COMMON_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-
-
-@dataclass(frozen=True)
-class Quality:
-    """A chord quality: its intervals and how symbols, numerals and MusicXML name it."""
-
-    intervals: tuple[int, ...]
-    symbol: str          # suffix after the root in a chord symbol: "m7"
-    numeral: str         # suffix after a Roman numeral: "7", "°", "ø7"
-    minor_case: bool     # lower-case numeral (minor third)
-    musicxml: str        # MusicXML <kind> value
-
-
-QUALITIES: dict[str, Quality] = {
-    "maj": Quality((0, 4, 7), "", "", False, "major"),
-    "min": Quality((0, 3, 7), "m", "", True, "minor"),
-    "dim": Quality((0, 3, 6), "dim", "°", True, "diminished"),
-    "aug": Quality((0, 4, 8), "aug", "+", False, "augmented"),
-    "7": Quality((0, 4, 7, 10), "7", "7", False, "dominant"),
-    "maj7": Quality((0, 4, 7, 11), "maj7", "maj7", False, "major-seventh"),
-    "m7": Quality((0, 3, 7, 10), "m7", "7", True, "minor-seventh"),
-    "m7b5": Quality((0, 3, 6, 10), "m7b5", "ø7", True, "half-diminished"),
-    "dim7": Quality((0, 3, 6, 9), "dim7", "°7", True, "diminished-seventh"),
-    "sus2": Quality((0, 2, 7), "sus2", "sus2", False, "suspended-second"),
-    "sus4": Quality((0, 5, 7), "sus4", "sus4", False, "suspended-fourth"),
-    "6": Quality((0, 4, 7, 9), "6", "6", False, "major-sixth"),
-    "m6": Quality((0, 3, 7, 9), "m6", "6", True, "minor-sixth"),
-    "9": Quality((0, 4, 7, 10, 2), "9", "9", False, "dominant-ninth"),
-    "5": Quality((0, 7), "5", "5", False, "power"),
-}
-_SYMBOL_ALIASES = {
-    "": "maj", "M": "maj", "maj": "maj", "major": "maj",
-    "m": "min", "min": "min", "minor": "min", "-": "min",
-    "dim": "dim", "°": "dim", "o": "dim",
-    "aug": "aug", "+": "aug",
-    "7": "7", "dom7": "7",
-    "maj7": "maj7", "M7": "maj7", "Δ": "maj7", "Δ7": "maj7", "ma7": "maj7",
-    "m7": "m7", "min7": "m7", "-7": "m7",
-    "m7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "min7b5": "m7b5",
-    "dim7": "dim7", "°7": "dim7", "o7": "dim7",
-    "sus2": "sus2", "sus4": "sus4", "sus": "sus4",
-    "6": "6", "m6": "m6", "min6": "m6", "9": "9", "5": "5",
-}
 
 
 def note_pc(name: str) -> int:
@@ -196,7 +161,8 @@ def key_for_pc(tonic_pc: int, mode: Mode) -> Key:
 
 @dataclass(frozen=True)
 class Chord:
-    """A chord: spelled root, quality name (a key of QUALITIES) and an optional slash bass."""
+    """A chord: spelled root, quality name (a key of :data:`tools.music.chord_symbols.VOCABULARY`) and an
+    optional slash bass."""
 
     root: str
     quality: str = "maj"
@@ -209,41 +175,100 @@ class Chord:
     @property
     def pitch_classes(self) -> tuple[int, ...]:
         """Chord tones as pitch classes, root first (slash bass last if it adds one)."""
-        pcs = [(self.root_pc + i) % 12 for i in QUALITIES[self.quality].intervals]
+        pcs = [(self.root_pc + i) % 12 for i in quality(self.quality).intervals]
         if self.bass is not None and note_pc(self.bass) not in pcs:
             pcs.append(note_pc(self.bass))
         return tuple(pcs)
 
     def tone_names(self) -> dict[int, str]:
-        """Each chord tone's pitch class, spelled from the root (Bb D F for Bb, not A# D F)."""
+        """Each chord tone's pitch class, spelled from the root (Bb D F for Bb, not A# D F; D# for C7#9)."""
+        intervals = quality(self.quality).intervals
         names = {}
-        for interval in QUALITIES[self.quality].intervals:
-            steps = 6 if (interval == 9 and self.quality == "dim7") else _INTERVAL_LETTERS[interval]
-            names[(self.root_pc + interval) % 12] = spell(self.root_pc + interval,
-                                                          LETTERS[(LETTERS.index(self.root[0]) + steps) % 7])
+        for interval in intervals:
+            names[(self.root_pc + interval) % 12] = _spell_interval(self.root, interval, intervals)
         if self.bass is not None:
             names.setdefault(note_pc(self.bass), self.bass)
         return names
 
+    def voicing(self, low: int = 48) -> list[int]:
+        """MIDI pitches from ``low`` up: the bass (slash bass, else root) lowest, then every chord tone
+        once in the octave above it, in close position."""
+        bass_pc = note_pc(self.bass) if self.bass else self.root_pc
+        bottom = low + (bass_pc - low) % 12
+        tones = [(self.root_pc + i) % 12 for i in quality(self.quality).intervals]
+        return [bottom] + sorted(bottom + 1 + (pc - bottom - 1) % 12 for pc in tones)
+
+    def simplified(self) -> "Chord":
+        """The chord in the plain vocabulary the chord models know (G7b9 -> G7, Dm11 -> Dm7, C69 -> C6)."""
+        return Chord(self.root, quality(self.quality).family, self.bass)
+
     @property
     def symbol(self) -> str:
-        text = self.root + QUALITIES[self.quality].symbol
+        text = self.root + quality(self.quality).symbol
         return f"{text}/{self.bass}" if self.bass else text
 
     def __str__(self) -> str:
         return self.symbol
 
 
+def _spell_interval(root: str, interval: int, intervals: tuple[int, ...]) -> str:
+    """The note ``interval`` semitones above ``root``, on the letter its role in the chord takes: a raised
+    ninth beside a major third (D# in C7#9), a raised eleventh or flat thirteenth beside a fifth (F#, Ab
+    in C7#11, C7b13), a diminished seventh (Bbb in Cdim7)."""
+    steps = _INTERVAL_LETTERS[interval]
+    if interval == 3 and 4 in intervals:
+        steps = 1
+    elif interval == 6 and 7 in intervals:
+        steps = 3
+    elif interval == 8 and 7 in intervals:
+        steps = 5
+    elif interval == 9 and 6 in intervals and 3 in intervals and 10 not in intervals:
+        steps = 6
+    return spell(note_pc(root) + interval, LETTERS[(LETTERS.index(root[0]) + steps) % 7])
+
+
+def _note_name(text: str) -> str:
+    return text[0].upper() + text[1:].replace("♯", "#").replace("♭", "b")
+
+
 def parse_chord(symbol: str) -> Chord:
-    """Parse a chord symbol such as ``"C"``, ``"F#m7"``, ``"Bb7"``, ``"Em/B"`` or ``"G5"``."""
-    match = re.fullmatch(r"\s*([A-Ga-g][#♯b♭]?)([^/\s]*)(?:/([A-Ga-g][#♯b♭]?))?\s*", symbol or "")
-    if not match or match.group(2) not in _SYMBOL_ALIASES:
-        raise ToolError(f"'{symbol}' is not a chord symbol I know; write chords like 'C', 'Am', 'G7' or 'Fmaj7'.")
-    root = match.group(1)[0].upper() + match.group(1)[1:].replace("♯", "#").replace("♭", "b")
-    bass = match.group(3)
-    if bass:
-        bass = bass[0].upper() + bass[1:].replace("♯", "#").replace("♭", "b")
-    return Chord(root, _SYMBOL_ALIASES[match.group(2)], bass)
+    """Parse a lead-sheet chord symbol: ``"C"``, ``"F#m7"``, ``"Bb7b9"``, ``"EbΔ7♯11"``, ``"Am7/G"``, ``"D7sus4"``,
+    ``"C6/9"``, ``"Gø"``... (the vocabulary is :data:`tools.music.chord_symbols.VOCABULARY`).
+
+    ``N.C.`` (no chord) and anything else that names no chord raise ToolError.
+    """
+    if is_no_chord(symbol):
+        raise ToolError(f"'{symbol}' means no chord; leave the bar empty instead of naming a chord there.")
+    text = (symbol or "").strip().replace("6/9", "69")
+    match = re.fullmatch(r"([A-Ga-g][#♯b♭]?)([^/]*)(?:/([A-Ga-g][#♯b♭]?))?", text)
+    if not match:
+        raise ToolError(f"'{symbol}' is not a chord symbol I can read; write chords like 'C', 'Am7', 'G7b9', "
+                        "'Fmaj7#11', 'Bbm7b5', 'D7sus4' or 'C/E'.")
+    bass = _note_name(match.group(3)) if match.group(3) else None
+    return Chord(_note_name(match.group(1)), quality_name(match.group(2), symbol), bass)
+
+
+def chord_from_voicing(root: str, pitches: list[int] | tuple[int, ...]) -> Chord:
+    """Name the chord sounding in ``pitches`` (MIDI numbers) on ``root``: the inverse of :meth:`Chord.voicing`.
+
+    The lowest note is the bass; when it is not the root and sounds only there, it is a slash bass
+    outside the chord (C/D), else a chord tone in the bass (C/E). ToolError if no quality has those notes.
+    """
+    root = _note_name(root)
+    root_pc = note_pc(root)
+    ordered = sorted(pitches)
+    bass_pc = ordered[0] % 12
+    above = {p % 12 for p in ordered[1:]} or {bass_pc}
+    tones = above if bass_pc != root_pc and bass_pc not in above else above | {bass_pc}
+    name = quality_for_intervals((pc - root_pc) % 12 for pc in tones)
+    if name is None:
+        notes = " ".join(common_name(p) for p in sorted(tones))
+        raise ToolError(f"The notes {notes} make no chord on {root} that I can name; give the chord symbol instead.")
+    intervals = quality(name).intervals
+    bass = None
+    if bass_pc != root_pc:
+        bass = _spell_interval(root, (bass_pc - root_pc) % 12, intervals + ((bass_pc - root_pc) % 12,))
+    return Chord(root, name, bass)
 
 
 def parse_chords(text: str) -> list[Chord]:
@@ -257,8 +282,8 @@ def parse_chords(text: str) -> list[Chord]:
 _NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
 _NUMERAL_RE = re.compile(r"([b#♭♯]?)(VII|VI|IV|V|III|II|I|vii|vi|iv|v|iii|ii|i)(.*)")
 # Suffix -> quality, for upper- and lower-case numerals.
-_UPPER_SUFFIX = {q.numeral: name for name, q in QUALITIES.items() if not q.minor_case}
-_LOWER_SUFFIX = {q.numeral: name for name, q in QUALITIES.items() if q.minor_case}
+_UPPER_SUFFIX = {q.numeral: name for name, q in VOCABULARY.items() if not q.minor_case}
+_LOWER_SUFFIX = {q.numeral: name for name, q in VOCABULARY.items() if q.minor_case}
 _LOWER_SUFFIX.update({"o": "dim", "o7": "dim7", "ø": "m7b5", "m7b5": "m7b5"})
 _UPPER_SUFFIX.update({"M7": "maj7", "Δ7": "maj7", "Δ": "maj7", "sus": "sus4"})
 
@@ -299,7 +324,7 @@ def roman_to_chord(numeral: str, key: Key) -> Chord:
     parts = parse_numeral(numeral)
     table = _LOWER_SUFFIX if parts.minor else _UPPER_SUFFIX
     if parts.suffix not in table:
-        raise ToolError(f"'{numeral}' has a suffix I don't know; use '', '7', 'maj7', '°', 'ø7', 'sus4', '6' or '9'.")
+        raise ToolError(f"'{numeral}' has a suffix I don't know; use one like '', '7', 'maj7', '°', 'ø7', 'sus4', '9' or '7b9'.")
     shift = {"b": -1, "♭": -1, "#": 1, "♯": 1}.get(parts.accidental, 0)
     pc = (key.scale[parts.degree] + shift) % 12
     return Chord(spell(pc, key.letters[parts.degree]), table[parts.suffix])
@@ -321,9 +346,9 @@ def chord_to_roman(chord: Chord, key: Key) -> str:
         accidental, degree = "#", steps.index(interval - 1)
     else:
         accidental, degree = "b", steps.index((interval + 1) % 12)
-    quality = QUALITIES[chord.quality]
-    roman = _NUMERALS[degree].lower() if quality.minor_case else _NUMERALS[degree]
-    return accidental + roman + quality.numeral
+    spec = quality(chord.quality)
+    roman = _NUMERALS[degree].lower() if spec.minor_case else _NUMERALS[degree]
+    return accidental + roman + spec.numeral
 
 
 

@@ -13,7 +13,7 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tools.music.harmony import QUALITIES, Chord, Key
+from tools.music.harmony import Chord, Key, quality
 from tools.music.score import Note, Score
 
 DIVISIONS = 8  # per quarter note: a 32nd note is the shortest value written
@@ -70,12 +70,18 @@ def _harmony(chord: Chord, offset: int) -> ET.Element:
     _sub(root, "root-step", chord.root[0])
     if len(chord.root) > 1:
         _sub(root, "root-alter", chord.root.count("#") - chord.root.count("b"))
-    _sub(element, "kind", QUALITIES[chord.quality].musicxml).set("text", QUALITIES[chord.quality].symbol)
+    spec = quality(chord.quality)
+    _sub(element, "kind", spec.musicxml).set("text", spec.symbol)
     if chord.bass:
         bass = _sub(element, "bass")
         _sub(bass, "bass-step", chord.bass[0])
         if len(chord.bass) > 1:
             _sub(bass, "bass-alter", chord.bass.count("#") - chord.bass.count("b"))
+    for value, alter, kind in spec.degrees:  # what the kind alone does not say: G7b9 is dominant + flat 9
+        degree = _sub(element, "degree", **{"print-object": "no"})
+        _sub(degree, "degree-value", value)
+        _sub(degree, "degree-alter", alter)
+        _sub(degree, "degree-type", kind)
     if offset:
         _sub(element, "offset", offset)
     return element

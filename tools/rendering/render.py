@@ -1,6 +1,6 @@
 """Turn a score into files: MIDI, a piano roll, a chord chart, and (through :mod:`tools.rendering.synth`) WAV and
 OGG audio; :func:`render_any` does it for a MIDI file, a MusicXML file or a chord string. The lead
-sheet is :mod:`tools.rendering.leadsheet`.
+sheet is :mod:`tools.rendering.leadsheet`, its engraving (SVG and PNG pages; scores, not MIDI) :mod:`tools.rendering.engrave`.
 
 Files are written into a temporary folder that is renamed into place only when
 all of them are done, so a failure never leaves half a song behind."""
@@ -22,10 +22,16 @@ from core.files import atomic_folder
 from core.outputs import OutputFile
 from tools.music.harmony import ChordSpan, parse_chords, parse_key
 from tools.music.score import Score, SectionMark
+from tools.rendering.engrave import EngravingJob, start_engraving
+from tools.rendering.leadsheet import write_musicxml
 from tools.rendering.midi import write_midi
 from tools.rendering.pictures import midi_roll, piano_roll_png
 from tools.rendering.synth import render_midi_to_wav
 from tools.songwriting.arrangement import check_tempo, comp_part, resolve_instrument
+
+MAX_RENDER_SECONDS = 600.0     # the same 10 minutes compose allows a song
+MAX_CHORDS = 256               # one chord a bar: 10 minutes at 100 BPM is 250 bars
+DEFAULT_CHORD_TEMPO = 100.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,28 @@ def parse_chord_chart(text: str) -> list[list[str]]:
     return bars
 
 
+def check_chord_source(text: str, tempo: float) -> None:
+    """Refuse, before any work, a chord string longer than :data:`MAX_CHORDS` chords or 10 minutes at ``tempo``."""
+    count = len(re.findall(r"[^\s,|]+", text))
+    if count > MAX_CHORDS:
+        raise ToolError(f"{count} chords is too many to render; give at most {MAX_CHORDS} chords (one a bar).")
+    _check_length(count * 4 * 60.0 / tempo, f"{count} chords at {tempo:g} BPM")
+
+
+def _check_length(seconds: float, what: str) -> None:
+    if seconds > MAX_RENDER_SECONDS:
+        raise ToolError(f"{what} would play for {seconds / 60:.1f} minutes, over the {MAX_RENDER_SECONDS / 60:g}-minute "
+                        "render limit; render a shorter part or a faster tempo.")
+
+
+def _seconds_of(midi: mido.MidiFile) -> float:
+    """How long a MIDI file plays (0 for a type-2 file, whose tracks have no shared timeline)."""
+    try:
+        return midi.length
+    except ValueError:
+        return 0.0
+
+
 def _chord_score(text: str, tempo: float, program: int) -> Score:
     chords = parse_chords(text)
     first = chords[0]
@@ -147,7 +175,9 @@ def render_any(
     """Render a MIDI file, a MusicXML file or a chord string ('C G Am F') to MIDI, WAV, OGG and a piano roll.
 
     Files go into a new folder inside ``out_dir``. ``tempo`` (30-300 BPM) sets the
-    starting tempo, ``instrument`` (a name such as piano or strings) the instrument.
+    starting tempo, ``instrument`` (a name such as piano or strings) the instrument. Nothing longer than
+    :data:`MAX_RENDER_SECONDS` (or more than :data:`MAX_CHORDS` chords) is rendered: the limit is checked
+    before the audio is made.
     """
     if tempo is not None:
         check_tempo(tempo)
@@ -157,32 +187,40 @@ def render_any(
     is_file = is_file_source(text)
     if is_file and not path.is_file():
         raise ToolError(f"The file {path} does not exist; check the path.")
+    if not is_file:
+        check_chord_source(text, tempo or DEFAULT_CHORD_TEMPO)
     name = slug(path.stem if is_file else text) + "-" + short_hash(text, tempo, instrument)
     notes: list[str] = []
     with staged_folder(out_dir, name) as (tmp, final):
         midi_path = tmp / "song.mid"
         if not is_file:
-            score = _chord_score(text, tempo or 100.0, program if program is not None else 0)
+            score = _chord_score(text, tempo or DEFAULT_CHORD_TEMPO, program if program is not None else 0)
             write_midi(score, midi_path)
             played_tempo = score.tempo
             (tmp / "chords.txt").write_text(chord_chart(score), encoding="utf-8")
+            engraving: EngravingJob | None = start_engraving(write_musicxml(score, tmp / "lead-sheet.musicxml"), tmp)
         else:
             source_midi = path
             if path.suffix.lower() != ".mid" and path.suffix.lower() != ".midi":
                 source_midi = tmp / "source.mid"
                 _musicxml_to_midi(path, source_midi)
             midi, played_tempo, had_tempo = _retimed_midi(source_midi, tempo, program)
+            _check_length(_seconds_of(midi), path.name + (f" at {played_tempo:g} BPM" if tempo else ""))
             if not had_tempo and tempo is None:
                 notes.append("The file sets no tempo, so it played at the MIDI default of 120 BPM.")
             midi.save(str(midi_path))
             if source_midi != path:
                 source_midi.unlink()
+            # A MusicXML score is engraved as it is; a MIDI file has no notation to engrave.
+            engraving = start_engraving(path, tmp) if path.suffix.lower() in (".musicxml", ".xml") else None
         roll, length = midi_roll(midi_path)
         duration = render_midi_to_wav(midi_path, tmp / "song.wav", ogg_path=tmp / "song.ogg", max_seconds=length,
                                       soundfont=soundfont)
         piano_roll_png(roll, tmp / "piano-roll.png", title=f"{path.name if is_file else text} at {played_tempo:g} BPM")
+        if engraving is not None:
+            engraving.wait()
         produced = sorted(p.name for p in tmp.iterdir())
-    files = tuple(OutputFile.of(final / n, _DESCRIPTIONS.get(n, "")) for n in produced)
+    files = tuple(OutputFile.of(final / n, describe(n)) for n in produced)
     return RenderResult(folder=final, files=files, duration_seconds=duration, tempo=played_tempo,
                         notes=tuple(notes))
 
@@ -211,4 +249,7 @@ _DESCRIPTIONS = {
 
 def describe(name: str) -> str:
     """What a file of a rendered song is, for listings."""
+    page = re.fullmatch(r"lead-sheet-(\d+)\.(png|svg)", name)
+    if page:
+        return f"engraved lead sheet, page {page.group(1)} ({page.group(2).upper()})"
     return _DESCRIPTIONS.get(name, "")

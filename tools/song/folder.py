@@ -1,5 +1,5 @@
-"""A song written into its own folder: MIDI, WAV and OGG audio, the MusicXML lead sheet, a chord chart,
-the lyrics, a piano roll and ``song.json``.
+"""A song written into its own folder: MIDI, WAV and OGG audio, the MusicXML lead sheet and its engraving
+(SVG and PNG pages), a chord chart, the lyrics, a piano roll and ``song.json``.
 
 The files are made in a temporary folder that is renamed into place only when all of
 them are done, so a failure never leaves half a song behind. A revision is a new folder
@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from core.outputs import OutputFile
+from tools.rendering.engrave import start_engraving
 from tools.rendering.leadsheet import write_musicxml
 from tools.rendering.midi import write_midi
 from tools.rendering.pictures import piano_roll_png, score_roll
@@ -48,12 +49,14 @@ def write_song(
     with staged_folder(out_dir, name) as (tmp, final):
         write_midi(score, tmp / "song.mid")
         lap("midi")
-        # fluidsynth renders on the other core while the lead sheet and pictures are written here.
+        # fluidsynth renders on the other core while the lead sheet and pictures are written here; the
+        # engraved lead sheet's PNG pages are drawn in a thread meanwhile (most of the wait is fluidsynth's).
         wav_job = start_wav_render(tmp / "song.mid", tmp / "song.wav", ogg_path=tmp / "song.ogg",
                                    max_seconds=score.duration_seconds, soundfont=soundfont) if render_audio else None
         try:
             write_musicxml(score, tmp / "lead-sheet.musicxml", composer=song.artist)
-            lap("musicxml")
+            engraving = start_engraving(tmp / "lead-sheet.musicxml", tmp)
+            lap("musicxml, lead sheet SVG")
             header = [f"Genre: {song.genre}" + (f"   Mood: {song.mood}" if song.mood else "")]
             (tmp / "chords.txt").write_text(chord_chart(score, header), encoding="utf-8")
             (tmp / "lyrics.txt").write_text(f"{song.title}\n\n{song.lyrics.text()}\n", encoding="utf-8")
@@ -66,6 +69,8 @@ def write_song(
             if wav_job:
                 duration = wav_job.wait()
                 lap("wav + ogg (rest of render)")
+            engraving.wait()
+            lap("lead sheet PNG (rest of drawing)")
         finally:
             if wav_job:
                 wav_job.cancel()

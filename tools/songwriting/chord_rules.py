@@ -47,13 +47,19 @@ _TEMPLATES: dict[str, dict[str, dict[str, list[str]]]] = {
                   "chorus": ["VI VII i i", "iv i V i"],
                   "bridge": ["VI VII III III", "iv iv V V"]},
     },
+    # Jazz: two chords a bar in the turnarounds and ii-V's, ii-V chains (iii-VI-ii-V), secondary dominants
+    # (VI7 = V7/ii, II7 = V7/V, III7 = V7/vi, I7 = V7/IV), the backdoor iv7-bVII7 and altered minor dominants.
     "jazz": {
-        "major": {"verse": ["Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7"],
-                  "chorus": ["IVmaj7 iii7 ii7 V7", "Imaj7 IVmaj7 iii7,VI7 ii7,V7", "ii7 V7 iii7 VI7"],
-                  "bridge": ["IVmaj7 IVmaj7 iii7 VI7", "ii7 V7 Imaj7 VI7", "II7 II7 ii7 V7"]},
-        "minor": {"verse": ["i7 iv7 iiø7 V7", "i7 VImaj7 iiø7 V7", "iiø7 V7 i7 i7"],
-                  "chorus": ["iv7 VII7 IIImaj7 VImaj7", "iiø7 V7 i7 VI7"],
-                  "bridge": ["IIImaj7 VImaj7 iiø7 V7", "iv7 iv7 i7 V7"]},
+        "major": {"verse": ["Imaj7,vi7 ii7,V7 Imaj7,vi7 ii7,V7", "Imaj7 VI7 ii7 V7", "iii7,VI7 ii7,V7 Imaj7 Imaj7",
+                            "ii7 V7 Imaj7 Imaj7,VI7", "Imaj7 I7 IVmaj7 iv7,bVII7"],
+                  "chorus": ["IVmaj7 iii7,VI7 ii7,V7 Imaj7", "Imaj7 II7 ii7 V7", "ii7,V7 iii7,VI7 ii7,V7 Imaj7",
+                             "IVmaj7 iv7 iii7,VI7 ii7,V7"],
+                  "bridge": ["III7 VI7 II7 V7", "v7,I7 IVmaj7 iv7,bVII7 Imaj7", "ii7,V7 Imaj7 iii7,VI7 ii7,V7"],
+                  "pre-chorus": ["iii7,VI7 ii7,V7", "ii7 V7"]},
+        "minor": {"verse": ["i7 iv7 iiø7,V7b9 i7", "iiø7,V7b9 i7 iiø7,V7b9 i7", "i7,VImaj7 iiø7,V7 i7,VImaj7 iiø7,V7b9",
+                            "i7 i7 iv7,VII7 IIImaj7"],
+                  "chorus": ["iv7,VII7 IIImaj7,VImaj7 iiø7,V7b9 i7", "iiø7 V7b9 i7 VI7", "i7 iv7 VII7 IIImaj7,V7b9"],
+                  "bridge": ["IIImaj7 VImaj7 iiø7,V7b9 i7", "iv7 VII7 IIImaj7 iiø7,V7b9"]},
     },
     "blues": {
         "major": {"verse": ["I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7", "I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"],
@@ -77,13 +83,15 @@ _TEMPLATES: dict[str, dict[str, dict[str, list[str]]]] = {
                   "chorus": ["i VI III VII", "VI VII i i"],
                   "bridge": ["iv iv VI VII"]},
     },
+    # R&B: ninths and thirteenths, I-vi-ii-V turnarounds two chords a bar, ii-V's into the tonic.
     "r&b": {
-        "major": {"verse": ["Imaj7 vi7 ii7 V7", "IVmaj7 iii7 ii7 Imaj7", "ii7 iii7 IVmaj7 V7"],
-                  "chorus": ["IVmaj7 V7 iii7 vi7", "ii7 V7 Imaj7 vi7"],
-                  "bridge": ["IVmaj7 iii7 ii7 Vsus4"]},
-        "minor": {"verse": ["i7 iv7 VImaj7 V7", "i7 VImaj7 iv7 V7"],
-                  "chorus": ["VImaj7 V7 i7 i7", "iv7 V7 i7 VImaj7"],
-                  "bridge": ["IIImaj7 VImaj7 iiø7 V7"]},
+        "major": {"verse": ["Imaj9 vi9 ii9 V13", "Imaj7,vi7 ii7,V7 Imaj7,vi7 ii9,V13", "IVmaj7 iii7,VI7 ii7 V9sus4,V7",
+                            "ii9 V13 Imaj9 Imaj9,VI7"],
+                  "chorus": ["IVmaj7 V7,iii7 vi9 ii7,V7", "ii9,V13 Imaj9,vi9 ii9,V13 Imaj9", "IVmaj9 iii7,VI7 ii9,V13 Imaj9"],
+                  "bridge": ["IVmaj7 iii7,VI7 ii9 V9sus4", "vi9 II7 ii9 V13"]},
+        "minor": {"verse": ["i9 iv9 VImaj7 iiø7,V7b9", "i7,VImaj7 iv7,V7 i9 i9", "i9 i9 iv9 VImaj7,V7"],
+                  "chorus": ["VImaj7 V7,iv7 i9 i9", "iv9,V7 i9,VImaj7 iv9,V7b9 i9"],
+                  "bridge": ["IIImaj7 VImaj7 iiø7,V7b9 i9", "iv9 VII7 IIImaj7 VImaj7"]},
     },
     "metal": {
         "major": {"verse": ["I5 bVI5 bVII5 I5", "I5 bIII5 IV5 I5"],
@@ -98,9 +106,13 @@ _TEMPLATES: dict[str, dict[str, dict[str, list[str]]]] = {
 
 # Tonic and dominant used for cadences, in the genre's harmonic language.
 _CADENCE = {
-    "jazz": ("Imaj7", "i7", "V7"), "r&b": ("Imaj7", "i7", "V7"), "blues": ("I7", "i7", "V7"),
+    "jazz": ("Imaj7", "i7", "V7"), "r&b": ("Imaj9", "i9", "V7"), "blues": ("I7", "i7", "V7"),
     "metal": ("I5", "i", "V5"),  # a minor tonic triad makes the key clear under the power chords
 }
+
+
+_TWO_FIVE_CADENCE = {"jazz": {"major": ("ii7", "V7"), "minor": ("iiø7", "V7b9")},
+                     "r&b": {"major": ("ii9", "V13"), "minor": ("iiø7", "V7b9")}}
 
 
 _SECTION_POOL = {"intro": "verse", "solo": "verse", "instrumental": "verse", "outro": "chorus",
@@ -218,11 +230,14 @@ def section_templates(genre: str, mode: str) -> tuple[str, ...]:
 
 
 def apply_cadence(bars: list[list[str]], genre: str, mode: str) -> list[list[str]]:
-    """End on the tonic in the genre's harmonic language, preceded by its dominant if the bar before is the tonic."""
+    """End on the tonic in the genre's harmonic language, preceded by its dominant if the bar before is the tonic
+    (jazz and r&b: always by a ii-V in the bar before)."""
     out = [list(b) for b in bars]
     tonic_major, tonic_minor, dominant = _CADENCE.get(genre, ("I", "i", "V"))
     out[-1] = [tonic_major if mode == "major" else tonic_minor]
-    if len(out) >= 2 and parse_numeral(out[-2][-1]).roman == "I":
+    if genre in _TWO_FIVE_CADENCE and len(out) >= 2:
+        out[-2] = list(_TWO_FIVE_CADENCE[genre][mode])   # the ii-V into the last tonic, two chords in a bar
+    elif len(out) >= 2 and parse_numeral(out[-2][-1]).roman == "I":
         out[-2] = [dominant]
     return out
 

@@ -18,14 +18,33 @@ from core.settings import get_settings
 from tools.music.harmony import ChordSpan, Key
 from tools.songwriting.chord_rules import ChordGenerator, RuleBasedChordGenerator
 
+# Genres whose harmony the learned models (one chord a bar, plain sevenths) do not write: two chords a bar,
+# ii-V chains, secondary dominants, extended and altered chords. The rule-based templates write them.
+RICH_HARMONY_GENRES = ("jazz", "r&b")
+
 
 def default_chord_generator() -> ChordGenerator:
-    """The best generator that loads: the RLHF policy, else the supervised model, else the rule-based fallback.
+    """The best generator that loads: the RLHF policy, else the supervised model, else the rule-based fallback;
+    jazz and r&b always get the rule-based templates (:data:`RICH_HARMONY_GENRES`).
 
     Its ``name`` says which, and from which file. A model you trained (in ``<home>/models``) comes
     before the shipped ones, so a retrained checkpoint always takes effect.
     """
     return _generator_for(get_settings().models_dir)
+
+
+class GenreRoutedGenerator:
+    """A :class:`ChordGenerator` that hands :data:`RICH_HARMONY_GENRES` to the rule-based templates and every
+    other genre to ``main``."""
+
+    def __init__(self, main: ChordGenerator, rules: ChordGenerator | None = None) -> None:
+        self.main, self.rules = main, rules or RuleBasedChordGenerator()
+        self.name = f"{main.name}; {self.rules.name} for {', '.join(RICH_HARMONY_GENRES)}"
+
+    def progression(self, *, genre: str, **request: Any) -> list[ChordSpan]:
+        """See :meth:`tools.songwriting.chord_rules.ChordGenerator.progression`."""
+        chosen = self.rules if genre in RICH_HARMONY_GENRES else self.main
+        return chosen.progression(genre=genre, **request)
 
 
 @functools.lru_cache(maxsize=2)
@@ -37,7 +56,7 @@ def _generator_for(models_dir: Path) -> ChordGenerator:
     trained_here = [n for n in names if (models_dir / REGISTRY[n]).is_file()]
     for name in trained_here + [n for n in names if n not in trained_here]:
         try:
-            return cached_generator(name, models_dir)
+            return GenreRoutedGenerator(cached_generator(name, models_dir))
         except ToolError:
             continue
     return RuleBasedChordGenerator()
@@ -94,7 +113,7 @@ def suggest_progression(
     from tools.songwriting.arrangement import (
         arrange,  # arrangement -> score -> harmony; kept out of import time
     )
-    from tools.songwriting.genre import classify_genre, resolve_genre
+    from tools.songwriting.genre import guess_genre, resolve_genre
 
     if not 1 <= bars <= 64:
         raise ToolError(f"{bars} bars is out of range; ask for 1 to 64 bars.")
@@ -103,11 +122,13 @@ def suggest_progression(
         match = resolve_genre(genre)
         chosen = match.genre
         notes += [match.note] if match.note else []
-    elif lyrics and lyrics.strip():
-        chosen = classify_genre(lyrics)[0].genre
-        notes.append(f"The lyrics sound most like {chosen}.")
+    elif lyrics and lyrics.strip() and (guess := guess_genre(lyrics)).genre:
+        chosen = guess.genre
+        notes.append(f"The lyrics sound most like {chosen} ({guess.probability:.0%}).")
     else:
         chosen = "pop"
+        if lyrics and lyrics.strip():
+            notes.append(f"The lyrics' genre is unclear ({guess.reason}), so the chords are pop.")
     arrangement = arrange(chosen, mood, key=key, seed=seed)
     generator = generator or default_chord_generator()
     lines = [ln.strip() for ln in (lyrics or "").splitlines() if ln.strip()]

@@ -1,21 +1,27 @@
-"""Lyrics written by the configured LLM: the brief, the prompts, a whole song's lyrics or one section's.
+"""Lyrics written by the configured LLM: the brief, a whole song's lyrics or one section's.
 
-The prompts are data files (``tools/prompts/lyrics_*.md``); the reply is read by
-:func:`tools.songwriting.lyrics.parse_lyrics`, which copes with small models' chatter.
+Two methods write a song: ``crafted`` (the default, :mod:`tools.songwriting.lyric_craft`: plan, draft
+section by section, fix lines that miss the rhyme scheme or the meter) and ``single-shot`` (one prompt
+for the whole song, kept for comparison in ``bench/lyrics_quality.py``). The prompts are data files
+(``tools/prompts/lyrics_*.md``); replies are read by :func:`tools.songwriting.lyrics.parse_lyrics`,
+which copes with small models' chatter.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from core.errors import ToolError
 from core.textgen import TextGenerator
 from tools import PROMPTS_DIR
+from tools.songwriting.lyric_craft import REPEAT_PENALTY, CraftOptions, write_crafted
 from tools.songwriting.lyrics import Lyrics, LyricSection, parse_lyrics
 
+Method = Literal["crafted", "single-shot"]
+METHODS: tuple[Method, ...] = ("crafted", "single-shot")
+
 DEFAULT_STRUCTURE = ("Verse 1", "Chorus", "Verse 2", "Chorus", "Bridge", "Chorus")
-# Small models loop without a repeat penalty; 1.15 keeps them on track without garbling rhymes.
-REPEAT_PENALTY = 1.15
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,11 @@ class LyricsBrief:
     def theme(self) -> str:
         return (self.prompt or self.title or "a song about life").strip()
 
+    @property
+    def genre_words(self) -> str:
+        """Mood and genre as words before "song" ("sad folk "), empty when neither is given."""
+        return "".join(f"{w} " for w in (self.mood, *self.subgenres, self.genre) if w)
+
 
 def _system() -> str:
     return (PROMPTS_DIR / "lyrics_system.md").read_text(encoding="utf-8").strip()
@@ -71,9 +82,31 @@ def write_lyrics(
     *,
     seed: int = 0,
     structure: tuple[str, ...] = DEFAULT_STRUCTURE,
+    method: Method = "crafted",
+    options: CraftOptions = CraftOptions(),
+) -> Lyrics:
+    """Lyrics for ``brief`` in the sections of ``structure``, written by ``llm`` with ``method``.
+
+    Raises ToolError for an unknown method, or when the model writes no usable lyrics.
+    """
+    if method == "single-shot":
+        return write_lyrics_single_shot(brief, llm, seed=seed, structure=structure)
+    if method != "crafted":
+        raise ToolError(f"Unknown lyrics method {method!r}; use one of {', '.join(METHODS)}.")
+    details = "\n".join(ln for ln in brief.details().splitlines() if not ln.startswith(("Genre:", "Mood:")))
+    return write_crafted(brief.theme, details, llm, structure=structure, title=brief.title,
+                         genre_words=brief.genre_words, seed=seed, options=options)
+
+
+def write_lyrics_single_shot(
+    brief: LyricsBrief,
+    llm: TextGenerator,
+    *,
+    seed: int = 0,
+    structure: tuple[str, ...] = DEFAULT_STRUCTURE,
     max_tokens: int = 400,
 ) -> Lyrics:
-    """Ask ``llm`` for lyrics matching ``brief`` and parse them.
+    """Ask ``llm`` for the whole song's lyrics in one reply and parse them (the first method bandmate had).
 
     Tries a second time with another seed when the first reply holds no usable
     lyrics; raises ToolError if neither does.
@@ -83,7 +116,7 @@ def write_lyrics(
         reply = llm.generate(user, system=system, max_tokens=max_tokens, temperature=0.8 - 0.2 * attempt,
                              seed=seed + attempt, repeat_penalty=REPEAT_PENALTY)
         try:
-            lyrics = parse_lyrics(reply, title=brief.title)
+            lyrics = parse_lyrics(reply, title=brief.title, from_model=True)
         except ToolError:
             continue
         if sum(len(s.lines) for s in lyrics.sections) >= 2:
@@ -119,7 +152,7 @@ def write_section(
         reply = llm.generate(user, system=_system(), max_tokens=max_tokens, temperature=0.8 - 0.2 * attempt,
                              seed=seed + attempt, repeat_penalty=REPEAT_PENALTY)
         try:
-            parsed = parse_lyrics(reply, title=lyrics.title)
+            parsed = parse_lyrics(reply, title=lyrics.title, from_model=True)
         except ToolError:
             continue
         lines = tuple(ln for s in parsed.sections for ln in s.lines)[: max(n_lines, 2) + 2]

@@ -8,19 +8,24 @@ the same parser reads lyrics a user types.
 
 from __future__ import annotations
 
-
+import math
 import re
-import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.errors import ToolError
+from tools.songwriting.prosody import split_words
 
-
+# A section of lyrics is sung in at most this many lines; a longer one the user wrote is split in parts.
 MAX_LINES_PER_SECTION = 8
 
-
+# Loop guards for a model's reply: no more sections or choruses than a song has.
 MAX_SECTIONS = 10
+MAX_CHORUSES = 3
+
+# Lyrics a user gives: about 10 minutes of singing (the longest song) is well under this.
+MAX_LYRICS_CHARS = 12_000
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,11 @@ class LyricSection:
 
 @dataclass(frozen=True)
 class Lyrics:
-    """A song's lyrics in sections."""
+    """A song's lyrics in sections; ``notes`` say what reading them changed (a long section split)."""
 
     title: str
     sections: tuple[LyricSection, ...]
+    notes: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The lyrics with a [heading] before each section."""
@@ -75,104 +81,9 @@ class Lyrics:
         }
 
 
-_SPLIT_PAIRS = ("ia", "io", "iu", "ua", "uo")
-
-
-_KEEP_WITH_PREVIOUS = ("ck", "ng", "gh")
-
-
-_KEEP_WITH_NEXT = ("th", "sh", "ch", "ph", "wh")
-
-
-def _vowel_groups(core: str) -> list[list[int]]:
-    """[start, end) spans of the vowel groups of a lower-case, letters-only word."""
-    def is_vowel(i: int) -> bool:
-        ch = core[i]
-        if ch in "aeio":
-            return True
-        if ch == "u":  # the u of "qu" and "gu" + vowel is a consonant sound
-            return not (i > 0 and core[i - 1] in "qg" and i + 1 < len(core) and core[i + 1] in "aeiouy")
-        if ch == "y":  # consonant at the start (yes) and between vowels (beyond, player)
-            if i == 0:
-                return False
-            between = core[i - 1] in "aeiou" and i + 1 < len(core) and core[i + 1] in "aeiou"
-            return not between
-        return False
-
-    groups: list[list[int]] = []
-    for i in range(len(core)):
-        if is_vowel(i):
-            if groups and groups[-1][1] == i and core[i - 1:i + 1] not in _SPLIT_PAIRS:
-                groups[-1][1] = i + 1
-            elif groups and groups[-1][1] == i and i >= 2 and core[i - 2] in "tscgx":
-                groups[-1][1] = i + 1   # -tion, -sion, -cial stay one syllable
-            else:
-                groups.append([i, i + 1])
-    # "being", "going": the i of -ing after a vowel starts its own syllable
-    if core.endswith("ing") and len(groups) >= 1 and groups[-1][1] == len(core) - 2 and groups[-1][1] - groups[-1][0] > 1:
-        groups[-1][1] -= 1
-        groups.append([len(core) - 3, len(core) - 2])
-    if len(groups) > 1:
-        last = groups[-1]
-        n = len(core)
-        if last == [n - 1, n] and core.endswith("e"):
-            if not (core.endswith("le") and n > 2 and core[-3] not in "aeiouy"):
-                groups.pop()  # silent e: love, fire, time
-        elif last == [n - 2, n - 1] and core[-2:] in ("ed", "es"):
-            if core.endswith("ed") and core[-3] not in "td" and not (core[-3] == "r" and core[-4] not in "aeiou"):
-                groups.pop()  # walked, loved
-            elif core.endswith("es") and core[-3] not in "sxzcg" and core[-4:-2] not in ("ch", "sh"):
-                groups.pop()  # makes, eyes (but boxes, places)
-    return groups
-
-
-def syllabify(word: str) -> tuple[str, ...]:
-    """Split a word into sung syllables, heuristically: ``"remember"`` -> ``("re", "mem", "ber")``.
-
-    Punctuation stays attached to the syllable beside it. Words without letters
-    (numbers) count as one syllable; an empty string has none.
-    """
-    index = [i for i, ch in enumerate(word) if ch.isalpha()]
-    if not index:
-        return (word,) if word.strip() else ()
-    # Accents off for the vowel test only (café, chérie), so indices still map onto the word.
-    core = "".join(unicodedata.normalize("NFD", word[i])[0] for i in index).lower()
-    if word[index[-1]] in "éÉ":
-        core = core[:-1] + "a"  # a final é is sung (café), unlike a silent e
-    groups = _vowel_groups(core)
-    cuts = []
-    for (_, end1), (start2, _) in zip(groups, groups[1:]):
-        cluster = core[end1:start2]
-        if len(cluster) == 0:
-            cut = start2
-        elif len(cluster) == 1:
-            cut = end1
-        elif start2 == len(core) - 1 and core.endswith("le"):
-            cut = max(end1, start2 - 2)  # ta-ble, lit-tle
-        elif cluster[:2] in _KEEP_WITH_PREVIOUS or cluster[0] == "x":
-            cut = end1 + 2 if cluster[:2] in _KEEP_WITH_PREVIOUS else end1 + 1
-        elif cluster[:2] in _KEEP_WITH_NEXT:
-            cut = end1
-        else:
-            cut = end1 + 1
-        cuts.append(index[cut] if cut < len(index) else len(word))
-    bounds = [0, *cuts, len(word)]
-    return tuple(word[a:b] for a, b in zip(bounds, bounds[1:]) if word[a:b])
-
-
-def count_syllables(text: str) -> int:
-    """Heuristic English syllable count of a line of text."""
-    return sum(len(w) for w in _words(text))
-
-
-def _words(text: str) -> tuple[tuple[str, ...], ...]:
-    tokens = re.sub(r"[-–—/]+", " ", text).split()
-    return tuple(s for s in (syllabify(t) for t in tokens) if s)
-
-
 def make_line(text: str) -> LyricLine:
     """A LyricLine from text, with its words split into syllables."""
-    return LyricLine(text=text, words=_words(text))
+    return LyricLine(text=text, words=split_words(text))
 
 
 _KINDS = {
@@ -222,13 +133,39 @@ def _kind_of(word: str) -> str:
     return _KINDS[re.sub(r"[^a-z0-9]", "", word.lower())]
 
 
-def parse_lyrics(text: str, *, title: str | None = None) -> Lyrics:
+def check_lyrics_size(text: str) -> None:
+    """Refuse lyrics longer than a song can hold (:data:`MAX_LYRICS_CHARS`), before any work starts."""
+    if len(text) > MAX_LYRICS_CHARS:
+        raise ToolError(f"The lyrics are {len(text):,} characters long, more than a song of at most 10 minutes "
+                        f"can sing ({MAX_LYRICS_CHARS:,} characters); shorten them or split them into several songs.")
+
+
+def read_lyrics_file(path: str | Path) -> str:
+    """The text of a lyrics file; ToolError for a missing, unreadable, empty or too long file."""
+    path = Path(path).expanduser()
+    try:
+        if path.stat().st_size > 4 * MAX_LYRICS_CHARS:  # don't read a huge file to refuse it
+            raise ToolError(f"The lyrics file {path} is larger than a song can sing ({MAX_LYRICS_CHARS:,} "
+                            "characters at most); shorten it or split it into several songs.")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"Cannot read the lyrics file {path} ({type(exc).__name__}); give a UTF-8 text file.") from exc
+    if not text.strip():
+        raise ToolError(f"The lyrics file {path} is empty; write the lyrics in it, or leave out the lyrics file "
+                        "to have lyrics written for you.")
+    check_lyrics_size(text)
+    return text
+
+
+def parse_lyrics(text: str, *, title: str | None = None, from_model: bool = False) -> Lyrics:
     """Parse lyrics (an LLM's reply or a user's text) into sections with syllable counts.
 
     Headings in any common style start sections; text without headings is split
     into stanzas at blank lines, a stanza that comes back being the chorus.
-    Chatter around the lyrics, stage directions and looping lines are dropped.
-    Raises ToolError when no lyric lines remain.
+    Chatter around the lyrics and stage directions are dropped. A model's reply
+    (``from_model``) also loses looping lines and sections; a user's lyrics keep
+    every line, a section longer than :data:`MAX_LINES_PER_SECTION` being split
+    in parts (said in ``notes``). Raises ToolError when no lyric lines remain.
     """
     found_title = None
     raw: list[tuple[str | None, list[str]]] = []  # (heading kind word or None, lines); "" line = stanza break
@@ -267,11 +204,11 @@ def parse_lyrics(text: str, *, title: str | None = None) -> Lyrics:
         blocks = [(heading, [ln for ln in lines if ln]) for heading, lines in raw[1:]]
     else:
         blocks = [(None, stanza) for stanza in _stanzas(raw[0][1])]
-    sections = _build_sections(blocks)
+    sections, notes = _build_sections(blocks, from_model)
     if not sections:
         raise ToolError("No lyric lines were found; give lyrics as lines of text, optionally under headings like [Verse] and [Chorus].")
     final_title = (title or found_title or _title_from(sections)).strip().strip("\"“”")
-    return Lyrics(title=final_title, sections=tuple(sections))
+    return Lyrics(title=final_title, sections=tuple(sections), notes=tuple(notes))
 
 
 def _stanzas(lines: list[str]) -> list[list[str]]:
@@ -299,9 +236,18 @@ def _dedupe_lines(lines: list[str]) -> list[str]:
     return out[:MAX_LINES_PER_SECTION]
 
 
-def _build_sections(blocks: list[tuple[str | None, list[str]]]) -> list[LyricSection]:
+def _parts(lines: tuple[LyricLine, ...]) -> list[tuple[LyricLine, ...]]:
+    """A user's long section as balanced parts of at most MAX_LINES_PER_SECTION lines."""
+    count = math.ceil(len(lines) / MAX_LINES_PER_SECTION)
+    size = math.ceil(len(lines) / count)
+    return [lines[i:i + size] for i in range(0, len(lines), size)]
+
+
+def _build_sections(blocks: list[tuple[str | None, list[str]]], from_model: bool
+                    ) -> tuple[list[LyricSection], list[str]]:
     stanza_keys = [tuple(_norm(ln) for ln in lines) for _, lines in blocks]
     sections: list[LyricSection] = []
+    long_sections: list[tuple[int, int]] = []  # (index of the first part, lines) of a split user section
     seen_verses: set[tuple[str, ...]] = set()
     counts: dict[str, int] = {}
     last_chorus: tuple[LyricLine, ...] | None = None
@@ -310,7 +256,7 @@ def _build_sections(blocks: list[tuple[str | None, list[str]]]) -> list[LyricSec
             kind = "chorus" if stanza_keys.count(key) > 1 else "verse"
         else:
             kind = _kind_of(heading)
-        lines = _dedupe_lines(lines)
+        lines = _dedupe_lines(lines) if from_model else [ln for ln in lines if _norm(ln)]
         if not lines:
             if kind == "chorus" and last_chorus:  # "[Chorus]" alone or "Repeat chorus"
                 parsed = last_chorus
@@ -322,19 +268,27 @@ def _build_sections(blocks: list[tuple[str | None, list[str]]]) -> list[LyricSec
             if not parsed:
                 continue
         signature = tuple(_norm(ln.text) for ln in parsed)
-        if kind != "chorus":
-            if signature in seen_verses:
+        if kind == "chorus":
+            last_chorus = parsed
+        if from_model:
+            if kind != "chorus" and signature in seen_verses:
                 continue  # a looping model repeating a whole verse
             seen_verses.add(signature)
-        else:
-            last_chorus = parsed
-            if counts.get("chorus", 0) >= 3:
+            if kind == "chorus" and counts.get("chorus", 0) >= MAX_CHORUSES:
                 continue
         counts[kind] = counts.get(kind, 0) + 1
-        sections.append(LyricSection(kind=kind, label="", lines=parsed))
-        if len(sections) >= MAX_SECTIONS:
+        if len(parsed) > MAX_LINES_PER_SECTION:
+            long_sections.append((len(sections), len(parsed)))
+        sections += [LyricSection(kind=kind, label="", lines=part) for part in _parts(parsed)]
+        if from_model and len(sections) >= MAX_SECTIONS:
             break
-    return _labelled(sections)
+    labelled = _labelled(sections)
+    notes = []
+    for first, n in long_sections:
+        parts = [s.label for s in labelled[first:first + math.ceil(n / MAX_LINES_PER_SECTION)]]
+        notes.append(f"A {labelled[first].kind} of {n} lines is sung as {' and '.join(parts)} "
+                     f"(at most {MAX_LINES_PER_SECTION} lines a section).")
+    return labelled, notes
 
 
 def _labelled(sections: list[LyricSection]) -> list[LyricSection]:
@@ -355,4 +309,4 @@ def _title_from(sections: list[LyricSection]) -> str:
     chorus = next((s for s in sections if s.kind == "chorus"), sections[0])
     first_phrase = re.split(r"[,;:.!?]", chorus.lines[0].text)[0]
     words = re.sub(r"[^\w' ]", "", first_phrase).split()
-    return " ".join(words[:5]).title() or "Untitled"
+    return " ".join(w[:1].upper() + w[1:] for w in words[:5]) or "Untitled"   # not .title(): "I'Ll"

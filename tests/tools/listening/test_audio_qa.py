@@ -47,9 +47,10 @@ def test_unmeasured_topics_get_an_explicit_i_cant_tell(song):
     llm = ScriptedTextGenerator(["She sings about love."])
     for question in ("What are the lyrics about?", "Is the singer male or female?", "Is there a guitar?",
                      "What genre is this?", "Who is the artist?"):
-        answer = answer_audio_question(path, question, llm=llm, analysis=analysis)
+        answer = answer_audio_question(path, question, llm=llm, analysis=analysis, tagger=None)
         assert answer.text.startswith("I can't tell") and not answer.grounded and answer.method == "cannot_tell"
-    mixed = answer_audio_question(path, "What's the tempo, and what is the singer saying?", llm=llm, analysis=analysis)
+    mixed = answer_audio_question(path, "What's the tempo, and what is the singer saying?", llm=llm, analysis=analysis,
+                                  tagger=None)
     assert "120 BPM" in mixed.text and "I can't tell anything about lyrics or vocals" in mixed.text
     assert llm.calls == []
 
@@ -116,3 +117,48 @@ def test_silence_and_bad_files(tmp_path):
         answer_audio_question(tmp_path / "doc.wav", "What key?", llm=None)
     with pytest.raises(ToolError, match="question is empty"):
         answer_audio_question(silent, "   ", llm=None)
+
+
+@pytest.fixture(scope="module")
+def real_tags():
+    """The musicnn tags of four real recordings (tagged once; answers reuse them)."""
+    from tools.listening.tagger import tag_track
+
+    names = {"ragtime": "442789__lena-orsa__happy-music-pistachio-ice-cream-ragtime.ogg",
+             "fishin": "Karissa_Hobbs_-_Lets_Go_Fishin.ogg", "drum-bass": "admiralbob77_-_Choice_-_Drum-bass.ogg",
+             "trumpet": TRUMPET.name}
+    return {key: tag_track(SHARED_DATA / "audio" / name) for key, name in names.items()}
+
+
+@pytest.mark.skipif(not TRUMPET.exists(), reason="shared/data/audio is not here")
+def test_instruments_voices_and_genre_are_answered_from_the_tagger_or_honestly_not(real_tags):
+    from tools.listening.audio_qa import tag_answer
+
+    piano, used = tag_answer(real_tags["ragtime"], "instruments", "Which instruments are playing?")
+    assert piano.startswith("The tagger hears piano (p=0.") and [t.label for t in used] == ["piano"]
+    singer, used = tag_answer(real_tags["fishin"], "vocals", "Is the singer a man or a woman?")
+    assert "probably a female singer" in singer and used
+    instrumental, _ = tag_answer(real_tags["ragtime"], "vocals", "Does anyone sing?")
+    assert instrumental.startswith("It sounds instrumental")
+    # drum and bass: MagnaTagATune's "guitar" fires on the bass guitar below the threshold, so no guitar claim
+    unsure, used = tag_answer(real_tags["drum-bass"], "instruments", "Which instruments are playing?")
+    assert unsure.startswith("I can't tell") and used == []
+    trumpet, used = tag_answer(real_tags["trumpet"], "instruments", "Is there a trumpet?")
+    assert trumpet.startswith("I can't tell whether there is a trumpet") and "not trumpets" in trumpet
+    genre, used = tag_answer(real_tags["trumpet"], "genre", "What genre is this?")
+    assert genre.startswith("It sounds like jazz") and used[0].source == "musicnn-msd"
+
+
+@pytest.mark.skipif(not TRUMPET.exists(), reason="shared/data/audio is not here")
+def test_a_mixed_question_gets_measured_and_tagged_answers_and_the_llm_is_still_checked(real_tags):
+    analysis = analyze_audio(TRUMPET)
+    llm = ScriptedTextGenerator(["unused"])
+    answer = answer_audio_question(TRUMPET, "What's the tempo and the genre?", llm=llm, analysis=analysis,
+                                   tags=real_tags["trumpet"])
+    assert "BPM" in answer.text and "It sounds like jazz (p=" in answer.text
+    assert answer.grounded and answer.method == "tagged" and llm.calls == []
+    assert any(f.startswith("Predicted genre: jazz") for f in answer.facts)
+    lyrics = answer_audio_question(TRUMPET, "What genre is it and what are the lyrics?", llm=None,
+                                   analysis=analysis, tags=real_tags["trumpet"])
+    assert "I can't tell anything about lyrics" in lyrics.text and "jazz" in lyrics.text
+    assert unsupported_claims("A woman sings over a guitar.", analysis)      # the LLM check is unchanged

@@ -1,5 +1,6 @@
-"""The audio tagger: trained on real fluidsynth renders it beats chance on held-out music, the shipped
-checkpoint names a rendered piano as piano, and a bad checkpoint is one clear ToolError."""
+"""The synthetic-render audio tagger (``audio-tagger``): trained on real fluidsynth renders it beats chance on
+held-out music, the shipped checkpoint names a rendered piano as piano, and a bad checkpoint is one clear
+ToolError. The pretrained musicnn tagger's tests are in test_tagger_musicnn.py."""
 
 from __future__ import annotations
 
@@ -49,17 +50,17 @@ def test_shipped_checkpoint_hears_a_piano(piano_clip):
     probs = predict_audio(piano_clip)
     assert max(probs["instrument"], key=probs["instrument"].get) == "piano"
     assert sum(probs["genre"].values()) == pytest.approx(1.0, abs=1e-3)
-    tags = tag_audio(piano_clip, threshold=0.0)
+    tags = tag_audio(piano_clip, model="audio-tagger", threshold=0.0)
     assert {t.head for t in tags} == {"instrument", "genre"}
     assert all(isinstance(t, TagScore) and 0 <= t.probability <= 1 for t in tags)
-    assert all(t.probability >= 0.7 for t in tag_audio(piano_clip))
+    assert all(t.probability >= 0.7 for t in tag_audio(piano_clip, model="audio-tagger"))
 
 
 def test_predicted_tags_reach_captions_and_answers_as_guesses(piano_clip):
-    caption = caption_audio(piano_clip, llm=None)
+    caption = caption_audio(piano_clip, llm=None, tagger="audio-tagger")
     predicted = [f for f in caption.facts if f.startswith("Predicted")]
     assert all("p=" in f and "guess" in f for f in predicted)
-    answer = answer_audio_question(piano_clip, "Which instrument is playing?", llm=None)
+    answer = answer_audio_question(piano_clip, "Which instrument is playing?", llm=None, tagger="audio-tagger")
     assert answer.text.startswith("I can't tell") and not answer.grounded
     if any(f.startswith("Predicted instrument: piano") for f in predicted):
         assert "probably a piano-family instrument (p=" in answer.text
@@ -69,7 +70,7 @@ def test_predicted_tags_reach_captions_and_answers_as_guesses(piano_clip):
 
 def test_silence_gets_no_tags(tmp_path):
     sf.write(tmp_path / "silence.wav", np.zeros(16000 * 2, dtype=np.float32), 16000)
-    assert tag_audio(tmp_path / "silence.wav") == []
+    assert tag_audio(tmp_path / "silence.wav", model="audio-tagger") == []
 
 
 def test_a_missing_or_corrupt_checkpoint_is_one_clear_error(tmp_path, piano_clip):

@@ -86,3 +86,19 @@ def test_chord_tones_are_spelled_as_in_the_chord(tmp_path):
     notes = [Note(70, 0, 2), Note(72, 4, 2), Note(70, 6, 2)]
     sheet, _ = _read(_score(notes, [("Bb", 0, 4), ("C", 4, 2), ("D", 6, 2)], key="D"), tmp_path)
     assert [n.pitch.name for n in sheet.recurse().getElementsByClass("Note")] == ["B-", "C", "A#"]
+
+
+def test_every_chord_quality_reaches_musicxml_with_its_notes(tmp_path):
+    from tools.music.chord_symbols import VOCABULARY
+
+    symbols = ["G" + q.symbol for q in VOCABULARY.values()] + ["Am7/G", "Bb7b9/D"]
+    sheet, _ = _read(_score([Note(67, 0, 2 * len(symbols))], [(s, 2.0 * i, 2.0) for i, s in enumerate(symbols)]),
+                     tmp_path)
+    read = list(sheet.recurse().getElementsByClass(harmony.ChordSymbol))
+    assert len(read) == len(symbols)
+    for symbol, chord_symbol in zip(symbols, read):
+        ours, theirs = set(parse_chord(symbol).pitch_classes), {p.pitchClass for p in chord_symbol.pitches}
+        if "13" in symbol:  # music21 stacks the eleventh into every thirteenth chord; lead sheets leave it out
+            assert ours <= theirs and len(theirs - ours) <= 1, symbol
+        else:
+            assert ours == theirs, symbol

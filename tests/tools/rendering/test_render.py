@@ -25,7 +25,8 @@ def chord_render(tmp_path_factory):
 
 def test_chord_string_renders_to_every_file(chord_render):
     names = sorted(f.path.name for f in chord_render.files)
-    assert names == ["chords.txt", "piano-roll.png", "song.mid", "song.ogg", "song.wav"]
+    assert names == ["chords.txt", "lead-sheet-1.png", "lead-sheet-1.svg", "lead-sheet.musicxml", "piano-roll.png",
+                     "song.mid", "song.ogg", "song.wav"]
     assert all(f.path.is_file() and f.path.stat().st_size > 0 for f in chord_render.files)
     assert {f.path.name: f.kind for f in chord_render.files}["song.ogg"] == "audio"
 
@@ -141,3 +142,27 @@ def test_trailing_silence_is_found_from_the_end():
     assert _last_sound(audio, rate) == 1235
     audio[-1, 0] = 5000
     assert _last_sound(audio, rate) == len(audio)
+
+
+@pytest.mark.parametrize("source, kwargs, message", [
+    (" ".join(["C", "G", "Am", "F"] * 2500), {}, "10000 chords is too many to render; give at most 256 chords"),
+    (" ".join(["C", "G"] * 100), {"tempo": 40}, "200 chords at 40 BPM would play for 20.0 minutes, over the 10-minute"),
+])
+def test_a_chord_string_over_the_limits_is_refused_before_any_work(tmp_path, source, kwargs, message):
+    with pytest.raises(ToolError, match=message):
+        render_any(source, tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_midi_file_longer_than_ten_minutes_is_refused_before_the_audio_is_made(tmp_path):
+    midi = mido.MidiFile()
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120)))
+    track.append(mido.Message("note_on", note=60, velocity=80, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480 * 2 * 11 * 60))   # 11 minutes at 120 BPM
+    midi.save(tmp_path / "drone.mid")
+    with pytest.raises(ToolError, match="drone.mid would play for 11.0 minutes, over the 10-minute render limit"):
+        render_any(tmp_path / "drone.mid", tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []       # the staging folder went with the refusal
+    render_any(tmp_path / "drone.mid", tmp_path / "fast", tempo=300)  # 4.4 minutes at 300 BPM: within the limit

@@ -1,5 +1,6 @@
 """The whole songwriting pipeline on real renders: timing, key, chords, melody, lyrics, determinism, errors."""
 
+import json
 from dataclasses import replace
 
 import librosa
@@ -9,6 +10,7 @@ import pytest
 
 from core.errors import ToolError
 from tests.support.fakes import ScriptedTextGenerator
+from tests.support.song_replies import WHOLE_SONG
 from tools.listening.analyze import analyze_audio, key_pitch_class
 from tools.music.harmony import parse_chord, parse_key
 from tools.music.score import SectionMark
@@ -100,7 +102,8 @@ def audio(songs):
 def test_song_has_every_file(songs):
     song = songs["rock"]
     assert sorted(f.path.name for f in song.files) == [
-        "chords.txt", "lead-sheet.musicxml", "lyrics.txt", "piano-roll.png", "song.json", "song.mid", "song.ogg", "song.wav"]
+        "chords.txt", "lead-sheet-1.png", "lead-sheet-1.svg", "lead-sheet.musicxml", "lyrics.txt", "piano-roll.png",
+        "song.json", "song.mid", "song.ogg", "song.wav"]
     assert all(f.path.is_file() and f.path.parent == song.folder for f in song.files)
     assert song.folder.name.startswith("carry-me-home")
     assert song.genre == "rock" and song.tempo > 0 and song.key and song.lyrics.sections
@@ -192,18 +195,24 @@ def test_same_request_and_seed_give_byte_identical_midi(tmp_path):
     assert not (first.folder / "song.wav").exists()
 
 
-def test_lyrics_from_the_llm_and_genre_from_the_lyrics(tmp_path):
-    reply = ("Here's your song!\n[Verse 1]\nMy pickup truck is rusted at the seams\nDown the dirt road past the county line\n"
-             "[Chorus]\nWhiskey on the front porch, cowboy boots\nSmall town Friday night with you\n")
-    llm = ScriptedTextGenerator([reply])
-    song = compose_song(SongRequest(prompt="a small town Friday night", mood="happy"), llm=llm, out_dir=tmp_path,
+def test_the_default_song_from_the_llm_is_a_whole_song(tmp_path):
+    llm = ScriptedTextGenerator(list(WHOLE_SONG))
+    song = compose_song(SongRequest(prompt="leaving home", mood="happy"), llm=llm, out_dir=tmp_path,
                         render_audio=False)
-    assert "small town Friday night" in llm.calls[0]["prompt"]
-    assert "[Chorus]" in llm.calls[0]["prompt"] and "[Bridge]" not in llm.calls[0]["prompt"]  # sized for 60-90 s
-    assert [s.label for s in song.lyrics.sections] == ["Verse 1", "Chorus"]
-    assert song.genre == song.genre_scores[0].genre == "country"
-    assert any("country" in n for n in song.notes)
-    assert 60 <= song.duration_seconds <= 90 + 4 * 60 * 4 / song.tempo  # the default length
+    assert "leaving home" in llm.calls[0]["prompt"]
+    written = [s.label for s in song.lyrics.sections]
+    assert written == ["Verse 1", "Chorus", "Verse 2", "Chorus", "Bridge", "Chorus"]
+    played = [s.label for s in song.sections]
+    assert played[0] == "Intro" and played[-1] == "Outro" and played[1:7] == written   # every section, as written
+    choruses = [s.lines for s in song.sections if s.kind == "chorus"]
+    assert len(choruses) >= 3 and choruses.count(choruses[0]) == len(choruses)
+    assert not any("left out" in n for n in song.notes)
+    extra = played[7:-1]                                  # what made it a whole song is said, in the reply too
+    if extra:
+        added = next(n for n in song.notes if "added" in n)
+        assert all(label.lower() in added.lower() for label in extra) and added in song.summary()
+    assert 100 <= song.duration_seconds <= 240 and song.title == "Porch Light"
+    assert song.genre == song.genre_scores[0].genre and any(song.genre in n for n in song.notes)
     assert song.key.endswith("major")  # happy
 
 
@@ -223,8 +232,57 @@ def test_length_and_instruments_follow_the_request(tmp_path):
 def test_lyrics_the_user_wrote_are_all_sung_when_no_length_is_asked(tmp_path):
     song = compose_song(_request(genre="folk", length_seconds=None), llm=None, out_dir=tmp_path, render_audio=False)
     sung = [s.label for s in song.sections if s.lines]
-    assert sung[:4] == ["Verse 1", "Chorus", "Verse 2", "Chorus"] and not song.notes
+    assert sung[:4] == ["Verse 1", "Chorus", "Verse 2", "Chorus"]
     assert song.duration_seconds >= 60
+    # Under a minute as written: what was added to make a song of it is said, in the reply and song.json.
+    added = [n for n in song.notes if "added" in n]
+    assert len(added) == 1 and "Chorus" in added[0] and added[0] in song.summary()
+    assert json.loads((song.folder / "song.json").read_text())["notes"] == list(song.notes)
+
+
+EIGHT_SECTIONS = "\n".join(
+    [f"[Verse {v}]\n" + "\n".join(f"Line {i} of verse {v} is short" for i in range(4)) + "\n[Chorus]\n"
+     + ("Oh my, oh my, oh my\nLeave me alone\nPlease let me go\nOh my, oh my, oh my\n" if v == 1 else "")
+     for v in (1, 2, 3)] + ["[Bridge]\nMaybe tomorrow\nMaybe not\nMaybe tomorrow\nMaybe not\n[Chorus]\n"])
+
+
+def test_eight_written_sections_are_all_sung_by_default(tmp_path):
+    song = compose_song(_request(lyrics=EIGHT_SECTIONS, genre="pop", length_seconds=None), llm=None,
+                        out_dir=tmp_path, render_audio=False)
+    written = [s.label for s in song.lyrics.sections]
+    assert written == ["Verse 1", "Chorus", "Verse 2", "Chorus", "Verse 3", "Chorus", "Bridge", "Chorus"]
+    assert [s.label for s in song.sections if s.lines] == written
+    assert not any("left out" in n for n in song.notes)
+
+
+def test_a_requested_length_says_what_it_cut(tmp_path):
+    song = compose_song(_request(lyrics=EIGHT_SECTIONS, genre="pop", length_seconds=60), llm=None,
+                        out_dir=tmp_path, render_audio=False)
+    cut = next(n for n in song.notes if "left out" in n)
+    assert "Verse 3" in cut and "the last Chorus" in cut and "60 s" in cut
+    sung = [s.label for s in song.sections if s.lines]
+    assert "Verse 3" not in sung and sung[-1] == "Chorus"
+    assert json.loads((song.folder / "song.json").read_text())["notes"] == list(song.notes)
+
+
+def test_lyrics_longer_than_ten_minutes_are_cut_and_said(tmp_path):
+    verses = "\n".join(f"[Verse {v}]\nThe river runs\nThe night is long\nI hold my breath\nI sing my song\n"
+                       for v in range(1, 13))
+    song = compose_song(_request(lyrics=verses, genre="folk", tempo=30, length_seconds=None), llm=None,
+                        out_dir=tmp_path, render_audio=False)
+    assert song.duration_seconds <= 600 + 16
+    sung = [s.label for s in song.sections if s.lines]
+    note = next(n for n in song.notes if "10 minutes" in n)
+    assert sung[0] == "Verse 1" and len(sung) < 12
+    assert all(f"Verse {v}" in note for v in range(len(sung) + 1, 13)) and note in song.summary()
+
+
+@pytest.mark.parametrize("lyrics, message", [("", "empty"), (" \n\n", "empty"), ("Oh my\n" * 5000, "12,000")])
+def test_lyrics_that_cannot_make_a_song_are_refused_before_any_work(tmp_path, lyrics, message):
+    llm = ScriptedTextGenerator(list(WHOLE_SONG))
+    with pytest.raises(ToolError, match=message):
+        compose_song(_request(lyrics=lyrics), llm=llm, out_dir=tmp_path)
+    assert llm.calls == [] and list(tmp_path.iterdir()) == []
 
 
 def test_typographic_lyrics_survive_into_the_midi(tmp_path):

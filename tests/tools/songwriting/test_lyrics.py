@@ -10,7 +10,13 @@ from tools.songwriting.lyric_writing import (
     write_lyrics,
     write_section,
 )
-from tools.songwriting.lyrics import count_syllables, parse_lyrics, syllabify
+from tools.songwriting.lyrics import (
+    MAX_LYRICS_CHARS,
+    check_lyrics_size,
+    parse_lyrics,
+    read_lyrics_file,
+)
+from tools.songwriting.prosody import count_syllables, syllabify
 
 CHATTY_REPLY = """Sure! Here's a song about leaving a small town:
 
@@ -42,7 +48,8 @@ I hope you enjoy this song! Let me know if you'd like any changes.
 
 def test_write_lyrics_asks_like_a_songwriter_and_cleans_the_reply():
     llm = ScriptedTextGenerator([CHATTY_REPLY])
-    lyrics = write_lyrics(LyricsBrief(prompt="leaving a small town", genre="country", mood="bittersweet"), llm, seed=7)
+    lyrics = write_lyrics(LyricsBrief(prompt="leaving a small town", genre="country", mood="bittersweet"), llm, seed=7,
+                          method="single-shot")
 
     call = llm.calls[0]
     assert "songwriter" in call["system"].lower() and "[Verse 1]" in call["system"]
@@ -80,12 +87,12 @@ def test_text_without_headings_splits_at_blank_lines_and_finds_the_chorus():
 
 def test_a_reply_without_lyrics_is_retried_then_refused():
     llm = ScriptedTextGenerator(["Sure! I'd love to help.", "[Verse]\nOne small line\nAnd another one\n"])
-    lyrics = write_lyrics(LyricsBrief("a tiny song"), llm)
+    lyrics = write_lyrics(LyricsBrief("a tiny song"), llm, method="single-shot")
     assert len(llm.calls) == 2 and llm.calls[1]["seed"] != llm.calls[0]["seed"]
     assert lyrics.sections[0].lines[0].text == "One small line"
 
     with pytest.raises(ToolError, match="lyrics"):
-        write_lyrics(LyricsBrief("a tiny song"), ScriptedTextGenerator(["Here is your song:", ""]))
+        write_lyrics(LyricsBrief("a tiny song"), ScriptedTextGenerator(["Here is your song:", ""]), method="single-shot")
 
 
 @pytest.mark.parametrize("word, count", [
@@ -132,3 +139,44 @@ def test_one_section_is_rewritten_with_the_rest_of_the_song_in_view():
     assert song.sections[0].lines[0].text in prompt           # the rest of the song is in view
     assert verse.label == "Verse 2" and verse.kind == "verse"
     assert [ln.text for ln in verse.lines][0] == "The station clock is ticking slow"
+
+
+OH_MY = "\n".join([
+    "[Verse 1]", "I woke up late", "The sky was gray", "Oh my, oh my", "Oh my, oh my",
+    "[Chorus]", "Oh my, oh my, oh my", "Leave me alone", "Please let me go", "Oh my, oh my, oh my",
+    "[Verse 2]", "The phone rang twice", "I let it ring", "Oh my, oh my", "Oh my, oh my",
+    "[Chorus]", "[Verse 3]", "The door is shut", "The lights are low", "Oh my, oh my", "Oh my, oh my",
+    "[Chorus]", "[Bridge]", "Maybe tomorrow", "Maybe not", "Maybe tomorrow", "Maybe not", "[Chorus]",
+])
+
+
+def test_lyrics_a_user_wrote_keep_every_section_and_line():
+    lyrics = parse_lyrics(OH_MY)
+    assert [s.label for s in lyrics.sections] == [
+        "Verse 1", "Chorus", "Verse 2", "Chorus", "Verse 3", "Chorus", "Bridge", "Chorus"]
+    assert [len(s.lines) for s in lyrics.sections] == [4] * 8 and not lyrics.notes
+    model = parse_lyrics(OH_MY, from_model=True)              # a model's reply: loops and a 4th chorus go
+    assert sum(s.kind == "chorus" for s in model.sections) == 3
+
+
+def test_a_long_section_a_user_wrote_is_split_and_said():
+    verse = "\n".join(f"Line number {i} of the long verse" for i in range(1, 13))
+    lyrics = parse_lyrics(f"[Verse]\n{verse}\n[Chorus]\nHold on\nHold on tight\n")
+    assert [(s.label, len(s.lines)) for s in lyrics.sections] == [("Verse 1", 6), ("Verse 2", 6), ("Chorus", 2)]
+    assert lyrics.notes == ("A verse of 12 lines is sung as Verse 1 and Verse 2 (at most 8 lines a section).",)
+
+
+def test_lyrics_files_that_cannot_be_a_song_are_refused(tmp_path):
+    empty, huge, good = tmp_path / "empty.txt", tmp_path / "huge.txt", tmp_path / "good.txt"
+    empty.write_text("  \n\n")
+    huge.write_text("Oh my, oh my, oh my\n" * 2500)
+    good.write_text("[Verse]\nOne small line\n")
+    with pytest.raises(ToolError, match="empty"):
+        read_lyrics_file(empty)
+    with pytest.raises(ToolError, match=f"{MAX_LYRICS_CHARS:,}"):
+        read_lyrics_file(huge)
+    with pytest.raises(ToolError, match="Cannot read"):
+        read_lyrics_file(tmp_path / "missing.txt")
+    assert read_lyrics_file(good) == "[Verse]\nOne small line\n"
+    with pytest.raises(ToolError, match="50,000 characters"):
+        check_lyrics_size("x" * 50_000)

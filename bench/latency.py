@@ -1,0 +1,113 @@
+"""Where an answer's seconds go on the embedded model, per request kind, cold (a fresh `bandmate ask`
+process each time) and warm (one process, model loaded).
+
+    python bench/latency.py [--runs 1] [--skip-cold] [--skip-warm]
+
+Kinds: chit-chat, compose ("write me a sad folk song about leaving home"), edit ("make it faster and put
+it in a major key"), question ("what chords did you use in the chorus?") and analysis of an attached clip.
+Columns: process start (cold only: wall time outside the turn: imports, settings, building the agent),
+model load, prompt evaluation and generation (llama.cpp's own counters, all model calls of the turn,
+tools' included), decision (message -> first tool call), tool, closing (tool result -> reply), total.
+Run it with nothing else on the machine: llama.cpp is ~10x slower when its threads share a busy core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP = REPO.parent / "shared" / "data" / "audio" / "sorohanro_-_solo-trumpet-06.ogg"
+REQUESTS = [   # (kind, text, attach the clip?) in conversation order: the edit and question need the song
+    ("chit-chat", "hello, what can you do?", False),
+    ("compose", "write me a sad folk song about leaving home", False),
+    ("edit", "make it faster and put it in a major key", False),
+    ("question", "what chords did you use in the chorus?", False),
+    ("analysis", "what key is this clip in?", True),
+]
+COLUMNS = ["start", "model_load", "prompt_eval", "generation", "decision", "tools", "closing", "total"]
+
+
+def bench_env(home: Path) -> dict[str, str]:
+    """A throwaway home that uses the embedded model already assembled in the default home."""
+    from assistant.model_files import embedded_model_path
+    from core.settings import Settings
+
+    gguf = embedded_model_path(Settings().models_dir)
+    return {**os.environ, "BANDMATE_HOME": str(home), "BANDMATE_MODEL": str(gguf)}
+
+
+def cold(home: Path, runs: int) -> list[tuple[str, dict]]:
+    """Each request in a fresh `bandmate ask` process (the same thread, so the edit has its song), after one
+    unmeasured request that saves the system prompt's evaluated state, as any earlier use would have."""
+    rows = []
+    env = bench_env(home)
+    subprocess.run([sys.executable, "-m", "cli.app", "ask", "hi", "--thread", "prime"], cwd=REPO, env=env,
+                   capture_output=True, timeout=900, check=True)
+    for run in range(runs):
+        for kind, text, attach in REQUESTS:
+            cmd = [sys.executable, "-m", "cli.app", "ask", text, "--timings", "--thread", f"cold{run}"]
+            if attach:
+                cmd += ["--file", str(CLIP)]
+            start = time.perf_counter()
+            done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+            wall = time.perf_counter() - start
+            line = next((ln for ln in done.stderr.splitlines() if ln.startswith("timings-json: ")), None)
+            if done.returncode or line is None:
+                print(f"{kind}: failed ({done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
+                continue
+            t = json.loads(line.removeprefix("timings-json: "))
+            rows.append((kind, {**t, "start": wall - t["total"], "total": wall}))
+    return rows
+
+
+def warm(home: Path, runs: int) -> list[tuple[str, dict]]:
+    """Each request in one process whose model is loaded and whose system prompt is cached."""
+    os.environ.update(bench_env(home))
+    from assistant.api import Assistant
+
+    assistant = Assistant()
+    assistant.chat("hi", thread_id="warm-up")
+    rows = []
+    for run in range(runs):
+        for kind, text, attach in REQUESTS:
+            reply = assistant.chat(text, thread_id=f"warm{run}", attachments=[CLIP] if attach else [])
+            rows.append((kind, {**reply.timings.to_dict(), "start": 0.0}))
+    return rows
+
+
+def print_table(title: str, rows: list[tuple[str, dict]]) -> None:
+    print(f"\n{title} (median seconds of each kind)")
+    print(f"| kind | {' | '.join(COLUMNS)} |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    for kind, _, _ in REQUESTS:
+        mine = [t for k, t in rows if k == kind]
+        if mine:
+            cells = [f"{statistics.median(t[c] for t in mine):.1f}" for c in COLUMNS]
+            print(f"| {kind} | {' | '.join(cells)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--skip-warm", action="store_true")
+    args = parser.parse_args()
+    if not CLIP.exists():
+        sys.exit(f"No clip at {CLIP}; the analysis request needs ../shared/data/audio.")
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_cold:
+            print_table("cold: a fresh `bandmate ask` process per request", cold(Path(tmp) / "cold", args.runs))
+        if not args.skip_warm:
+            print_table("warm: one process, model loaded", warm(Path(tmp) / "warm", args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Lyrics written the way a songwriter works, so that a small model (the embedded 1.5B) writes songs, not
+prose: plan the song (title, hook line, images), draft it section by section, then fix the lines that
+miss the rhyme scheme, run long or short against the parallel lines, or repeat, by sampling a few
+candidate lines ending on suggested rhymes and keeping the best.
+
+Rhymes and syllables are checked with :mod:`tools.songwriting.prosody` (CMU Pronouncing Dictionary),
+staying on theme with the sentence encoder. A fix costs one short call; :class:`CraftOptions` caps them,
+since the embedded model writes about ten tokens a second. The prompts are ``tools/prompts/lyrics_*.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from statistics import median
+
+from core.errors import ToolError
+from core.textgen import TextGenerator
+from tools import PROMPTS_DIR
+from tools.songwriting.lyric_theme import ThemeScorer
+from tools.songwriting.lyrics import Lyrics, LyricSection, make_line, parse_lyrics
+from tools.songwriting.prosody import (
+    check_scheme,
+    end_word,
+    line_syllables,
+    repeats,
+    rhyme_pairs,
+    rhymes,
+    rhymes_for,
+)
+
+SCHEMES = ("AABB", "ABAB")   # a 4-line section keeps whichever its draft is closer to; 2 lines: AA
+# Small models loop without a repeat penalty; 1.15 keeps them on track without garbling rhymes.
+REPEAT_PENALTY = 1.15
+
+
+@dataclass(frozen=True)
+class CraftOptions:
+    """How hard to work on the lines: candidates sampled per fix, fix calls per song, syllables of slack."""
+
+    candidates: int = 3
+    max_fixes: int = 6
+    syllable_slack: int = 2
+    lines: int = 4           # lines of a verse or chorus (a bridge has half)
+
+
+@dataclass(frozen=True)
+class SongPlan:
+    """What the song is before a line is written: its title, the hook (the chorus's first line), images."""
+
+    title: str
+    hook: str
+    images: tuple[str, ...]
+
+
+@dataclass
+class _Writer:
+    """One song being written: the brief's words, the title, the calls made and the fixes left."""
+
+    llm: TextGenerator
+    theme: str
+    genre_words: str
+    details: str
+    seed: int
+    options: CraftOptions
+    scorer: ThemeScorer
+    title: str = ""
+    calls: int = 0
+    fixes_left: int = 0
+
+    def ask(self, template: str, max_tokens: int, temperature: float = 0.8, **fields: str) -> str:
+        prompt = (PROMPTS_DIR / template).read_text(encoding="utf-8").format(
+            theme=self.theme, genre_words=self.genre_words, details=self.details, title=self.title or "untitled",
+            **fields)
+        prompt = re.sub(r"\n{2,}", "\n", prompt).strip()
+        self.calls += 1
+        return self.llm.generate(prompt, system=_system(), max_tokens=max_tokens, temperature=temperature,
+                                 seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY)
+
+
+def _system() -> str:
+    return (PROMPTS_DIR / "lyrics_craft_system.md").read_text(encoding="utf-8").strip()
+
+
+def _reply_lines(reply: str) -> list[str]:
+    """The lyric lines of a reply (headings, chatter and loops dropped); none when it holds no lyrics."""
+    try:
+        parsed = parse_lyrics(reply, from_model=True)
+    except ToolError:
+        return []
+    return [ln.text for s in parsed.sections for ln in s.lines if len(ln.text.split()) >= 3]
+
+
+def plan_song(writer: _Writer, title: str | None) -> SongPlan:
+    """Ask for the title, hook and images in a fixed form; anything missing is filled in later."""
+    reply = writer.ask("lyrics_plan.md", max_tokens=56, temperature=0.7,
+                       title_rule=f', use "{title}"' if title else "")
+    fields = {m.group(1).lower(): m.group(2).strip().strip("\"“”*")
+              for m in re.finditer(r"^\W*(title|hook|images)\W*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)}
+    fields = {k: "" if "(" in v else v for k, v in fields.items()}  # a model echoing the form's hints
+    images = tuple(w.strip(" .\"") for w in fields.get("images", "").split(",") if w.strip(" .\""))[:5]
+    return SongPlan(title=title or fields.get("title", ""), hook=fields.get("hook", ""), images=images)
+
+
+def title_from_hook(hook: str, planned: str = "") -> str:
+    """The song's title: the planned one when the hook sings it, else the end of the hook's longest phrase."""
+    if planned and planned.lower().strip("!?. ") in hook.lower():
+        return planned.strip("!?. ")
+    clauses = [re.sub(r"[^\w' ]", "", c).split() for c in re.split(r"[,;:.!?]", hook)]
+    words = max(reversed(clauses), key=len, default=[])   # the longest clause, the later one on a tie
+    return " ".join(w.capitalize() for w in words[-5:]) or planned or "Untitled"
+
+
+def write_crafted(brief_theme: str, details: str, llm: TextGenerator, *, structure: tuple[str, ...],
+                  title: str | None = None, genre_words: str = "", seed: int = 0,
+                  options: CraftOptions = CraftOptions()) -> Lyrics:
+    """Plan, draft and fix the lyrics of ``structure`` (labels like "Verse 1", "Chorus"); a chorus is
+    written once and sung as written each time. Raises ToolError when the chorus cannot be written."""
+    writer = _Writer(llm, brief_theme, genre_words, details, seed, options, ThemeScorer(brief_theme))
+    total_fixes = options.max_fixes
+    plan = plan_song(writer, title)
+    writer.title = plan.title
+    hook = plan.hook if 3 <= len(plan.hook.split()) <= 12 else ""
+    order = sorted(dict.fromkeys(structure), key=lambda label: _kind(label) != "chorus")
+    written: dict[str, list[str]] = {}
+    schemes: dict[str, str] = {}
+    for done, label in enumerate(order):
+        kind = _kind(label)
+        share = -(-total_fixes // (len(order) - done))   # a fair share of the fixes left
+        writer.fixes_left = share
+        lines = _draft(writer, plan, hook, label, written)
+        if kind == "chorus" and lines:
+            hook = hook or lines[0]
+            lines = [hook, *[ln for ln in lines if not repeats(ln, [hook])]]
+        count = options.lines // 2 if kind == "bridge" else options.lines
+        lines = lines[:count]
+        if kind == "chorus" and len(lines) < 2:
+            raise ToolError(f"The language model ({getattr(llm, 'name', 'LLM')}) did not write a usable chorus; "
+                            "try again, or give the lyrics yourself.")
+        first_of_kind = next((lbl for lbl in written if _kind(lbl) == kind), None)
+        scheme = schemes.get(kind) or _best_scheme(lines, count)
+        schemes[kind] = scheme
+        targets = _targets(written.get(first_of_kind, []), lines, count)
+        others = [ln for lbl, ls in written.items() for ln in ls]
+        written[label] = _fix(writer, lines, scheme, targets, others, fixed=1 if kind == "chorus" else 0,
+                              parallel=first_of_kind is not None)
+        total_fixes -= share - writer.fixes_left
+    final_title = title or title_from_hook(hook or written[order[0]][0], plan.title)
+    sections = tuple(LyricSection(kind=_kind(label), label=label, lines=tuple(make_line(t) for t in written[label]))
+                     for label in structure if written.get(label))
+    return Lyrics(title=final_title, sections=sections)
+
+
+def _kind(label: str) -> str:
+    word = label.split()[0].lower()
+    return "pre-chorus" if word.startswith("pre") else word
+
+
+def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict[str, list[str]]) -> list[str]:
+    """A first draft of the section, lines repeating the rest of the song left out."""
+    kind = _kind(label)
+    count = writer.options.lines // 2 if kind == "bridge" else writer.options.lines
+    first = next((ls for lbl, ls in written.items() if _kind(lbl) == kind), None)
+    syllables = round(median(line_syllables(ln) for ln in first)) if first else 8
+    about = {"chorus": f"Start with the hook line: {hook}" if hook else "The first line is the hook.",
+             "verse": "Tell the story with the images, the same feeling in new words.",
+             "bridge": "A new angle on the theme, before the last chorus."}.get(kind, "")
+    if first:
+        about += f" Lines as long as in the {next(lbl for lbl in written if _kind(lbl) == kind)}."
+    # Sections of another kind only: shown its earlier verse, a small model copies it line by line.
+    song = "\n".join(f"[{lbl}]\n" + "\n".join(ls) for lbl, ls in written.items() if ls and _kind(lbl) != kind)
+    others = [ln for ls in written.values() for ln in ls]
+    for attempt in range(2):
+        reply = writer.ask("lyrics_draft.md", max_tokens=14 * count + 12, temperature=0.85 - 0.15 * attempt,
+                           hook=hook or "(not yet written)",
+                           images=", ".join(plan.images) or "your choice", song=song, label=label,
+                           lines=str(count), syllables=str(syllables), about=about,
+                           rhyme_hint="in pairs" if count > 2 else "with each other")
+        lines = [ln for ln in _reply_lines(reply) if not repeats(ln, others)]
+        lines = [ln for i, ln in enumerate(lines) if not repeats(ln, lines[:i])]
+        if len(lines) >= min(2, count):
+            return lines
+    return []
+
+
+def _best_scheme(lines: list[str], count: int) -> str:
+    if count <= 2:
+        return "AA"
+    return max(SCHEMES, key=lambda s: (check_scheme(lines, s).rate, s == SCHEMES[0]))
+
+
+def _targets(parallel: list[str], lines: list[str], count: int) -> list[int]:
+    """Syllables each line should have: the parallel line's in an earlier section of the kind, else the
+    draft's median (5 to 12)."""
+    if parallel:
+        counts = [line_syllables(ln) for ln in parallel]
+        return [counts[i % len(counts)] for i in range(count)]
+    base = round(median(line_syllables(ln) for ln in lines)) if lines else 8
+    return [min(12, max(5, base))] * count
+
+
+def _fix(writer: _Writer, lines: list[str], scheme: str, targets: list[int], others: list[str],
+         fixed: int = 0, parallel: bool = False) -> list[str]:
+    """Complete the section, then replace unrhymed lines and (in a ``parallel`` section, sung to the same
+    melody as an earlier one) badly scanned lines while fix calls last; the first ``fixed`` lines (the
+    chorus's hook) stay. Missing lines are written whatever the budget: a section is always whole."""
+    partner = {j: i for i, j in rhyme_pairs(scheme)}
+    lines = list(lines)
+    for _ in range(len(targets)):     # missing lines: one call's candidates fill as many as they can
+        if len(lines) >= len(targets):
+            break
+        i = partner.get(len(lines))
+        found = _candidates(writer, lines, end_word(lines[i]) if i is not None else "", targets[len(lines)],
+                            others + lines)
+        while found and len(lines) < len(targets):
+            i = partner.get(len(lines))
+            chosen = _choose(writer, found, end_word(lines[i]) if i is not None else "", targets[len(lines)],
+                             others + lines)
+            if chosen is None:
+                break
+            lines.append(chosen)
+            found = [c for c in found if not c.startswith(chosen)]   # a line cut at its rhyme is used up too
+
+    for j in range(len(lines)):       # unrhymed pairs: rewrite the later line, or the earlier one when
+        i = partner.get(j)            # only the later one ends on a word with rhymes in the vocabulary
+        if i is None or writer.fixes_left <= 0 or rhymes(lines[i], lines[j]):
+            continue
+        if i >= fixed and not rhymes_for(end_word(lines[i])) and rhymes_for(end_word(lines[j])):
+            i, j = j, i
+        writer.fixes_left -= 1
+        lines[j] = _better_line(writer, lines, j, i, targets[j], others) or lines[j]
+    slack = writer.options.syllable_slack
+    for j in range(fixed, len(lines)):
+        if parallel and writer.fixes_left > 0 and abs(line_syllables(lines[j]) - targets[j]) > slack:
+            writer.fixes_left -= 1
+            lines[j] = _better_line(writer, lines, j, partner.get(j), targets[j], others) or lines[j]
+    return lines[: len(targets)]
+
+
+def _better_line(writer: _Writer, lines: list[str], j: int, i: int | None, syllables: int,
+                 others: list[str]) -> str | None:
+    """The best of line ``j`` (if there is one) and a few sampled candidates to rhyme with line ``i``."""
+    have = lines[j] if j < len(lines) else None
+    rhyme_with = end_word(lines[i]) if i is not None else ""
+    cut = _cut_at_rhyme(have, rhyme_with) if have and rhyme_with else None
+    if cut and not repeats(cut, others + lines[:j]):
+        return cut                                        # the rhyme was already in the line: no call needed
+    found = _candidates(writer, lines[:j], rhyme_with, syllables, others + lines)
+    rest = others + lines[:j] + lines[j + 1:]
+    return _choose(writer, [c for c in [have, *found] if c], rhyme_with, syllables, rest)
+
+
+def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: int, avoid: list[str]) -> list[str]:
+    """A few sampled lines to follow ``before``, ending on suggested rhymes of ``rhyme_with``."""
+    words = [w for w in rhymes_for(rhyme_with) if w not in " ".join(before).lower().split()] if rhyme_with else []
+    words = writer.scorer.rank(words)[:6] if words else []
+    if words:
+        ending = "one of: " + ", ".join(words)
+    elif rhyme_with:
+        ending = f'a word that rhymes with "{rhyme_with}"'
+    else:
+        ending = "one of: " + ", ".join(writer.scorer.rank(list(_RHYMABLE))[:6])
+    previous = before[-1] if before else writer.theme
+    reply = writer.ask("lyrics_fix.md", max_tokens=14 * writer.options.candidates + 6, temperature=0.9,
+                       section="\n".join(before[:-1]), count=str(writer.options.candidates),
+                       previous=previous, syllables=str(syllables), ending=ending)
+    return [ln for ln in _reply_lines(reply) if not repeats(ln, avoid)]
+
+
+def _cut_at_rhyme(line: str, rhyme_with: str) -> str | None:
+    """``line`` ended at its last word that rhymes with ``rhyme_with``, at least four words in, where a
+    phrase ends (punctuation, or a preposition, conjunction, pronoun, article or -ing word next): a small
+    model asked for a line ending on "apart" often sings it mid-line ("I can't help feeling apart from you")."""
+    words = line.rstrip(" ,.;:!?").split()
+    for k in range(len(words) - 1, 2, -1):
+        word, after = words[k].lower(), words[k + 1].lower() if k + 1 < len(words) else ""
+        at_phrase_end = not after or word[-1] in ",;:.!?" or after in _PHRASE_STARTS or after.endswith("ing")
+        if at_phrase_end and end_word(word) not in _FUNCTION_WORDS and rhymes(rhyme_with, word):
+            return " ".join(words[: k + 1]).rstrip(",;:")
+    return None
+
+
+_PHRASE_STARTS = set("and but or so as at from to in on with for like when while where that until till "
+                     "because if into through across beneath under over the a an my your his her our their "
+                     "this i you we he she they it there now tonight again".split())
+_FUNCTION_WORDS = set("a an the of to for by from with at in on into through my your our their his her its "
+                      "i you we they and but or so too do is are was".split())
+
+
+_RHYMABLE = ("night", "home", "heart", "away", "free", "fire", "rain", "down", "alone", "tonight", "light", "know")
+
+
+def _choose(writer: _Writer, options: list[str], rhyme_with: str, syllables: int, avoid: list[str]) -> str | None:
+    """The best line: rhyming where it should, scanning like its parallel line, on theme, not a repeat."""
+    if rhyme_with:
+        options = options + [cut for o in options if (cut := _cut_at_rhyme(o, rhyme_with)) and cut != o]
+    options = [o for o in options if not repeats(o, avoid)] or options
+    if not options:
+        return None
+    theme = writer.scorer.similarity(options)
+
+    def score(k: int) -> float:
+        line = options[k]
+        rhyme = 3.0 if not rhyme_with or rhymes(rhyme_with, line) else 0.0
+        meter = -0.5 * max(0, abs(line_syllables(line) - syllables) - 1)
+        repeat = -5.0 if repeats(line, avoid) else 0.0
+        return rhyme + meter + repeat + 2.0 * theme[k]
+
+    return options[max(range(len(options)), key=score)]
+
