@@ -85,24 +85,33 @@ def load_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any,
 
 
 def free_cores(sample_seconds: float = 0.1) -> int:
-    """How many cores are idle right now (at least 1): llama.cpp's threads spin while they wait, so one
-    more thread than there are free cores makes every token wait on another process (~10x slower)."""
+    """How many cores other processes leave idle right now (at least 1): llama.cpp's threads spin while they
+    wait, so one more thread than there are free cores makes every token wait on another process (~10x
+    slower). Our own process's time (torch's and llama.cpp's threads still spinning down) does not count."""
     total = os.cpu_count() or 1
     try:
-        first = _cpu_times()
+        first, own_first = _cpu_times(), _own_cpu_time()
         time.sleep(sample_seconds)
-        second = _cpu_times()
-    except OSError:  # not Linux: assume the machine is ours
+        second, own_second = _cpu_times(), _own_cpu_time()
+    except (OSError, ValueError, IndexError):  # not Linux: assume the machine is ours
         return total
-    busy_share = 1.0 - (second[1] - first[1]) / max(second[0] - first[0], 1)
-    return max(1, min(total, round(total * (1.0 - busy_share) + 0.25)))
+    elapsed = max(second[0] - first[0], 1)
+    others_busy = (elapsed - (second[1] - first[1])) - (own_second - own_first)
+    return max(1, min(total, round(total * (1.0 - max(others_busy, 0) / elapsed) + 0.25)))
 
 
 def _cpu_times() -> tuple[int, int]:
-    """(all jiffies, idle + iowait jiffies) from /proc/stat."""
+    """(all jiffies, idle + iowait jiffies) of the machine, from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as fh:
         fields = [int(v) for v in fh.readline().split()[1:]]
     return sum(fields), fields[3] + fields[4]
+
+
+def _own_cpu_time() -> int:
+    """This process's user + system jiffies (all its threads), from /proc/self/stat."""
+    with open("/proc/self/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _use_threads(llama: Any, n_threads: int) -> None:

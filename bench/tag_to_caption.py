@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from tools.listening.caption import (
+    EXAMPLES,
     INSTRUCTIONS,
     caption_tags,
     tag_concat,
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV, help="MusicCaps CSV with aspect_list and caption")
     parser.add_argument("--llm", choices=["configured"], help="caption with bandmate's configured LLM")
     parser.add_argument("--n", type=int, default=200, help="rows the LLM captions (seeded sample)")
-    parser.add_argument("--examples", type=int, default=3, help="retrieved MusicCaps examples per prompt (0: zero-shot)")
+    parser.add_argument("--examples", type=int, default=EXAMPLES, help="retrieved MusicCaps examples per prompt (0: zero-shot)")
     parser.add_argument("--split", choices=["held-out", "all"], default="held-out",
                         help="held-out clips only (default), or every row")
     parser.add_argument("--instructions", default=",".join(INSTRUCTIONS))

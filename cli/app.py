@@ -49,8 +49,8 @@ def _ask_once(assistant, text: str, files: list[Path], thread: str, timings: boo
     for f in reply.files:
         console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
     if timings and reply.timings:
-        err.print(f"timings: {reply.timings.line()}", highlight=False, markup=False)
-        err.print(f"timings-json: {json.dumps(reply.timings.to_dict())}", highlight=False, markup=False)
+        print(f"timings: {reply.timings.line()}", file=sys.stderr)
+        print(f"timings-json: {json.dumps(reply.timings.to_dict())}", file=sys.stderr)   # one line, for scripts
 
 
 @app.command()

@@ -36,7 +36,7 @@ from tools.listening.caption_examples import CaptionExample
 PROMPTS = PROMPTS_DIR
 INSTRUCTIONS = ("writing", "summary", "paraphrase", "prediction_attribute")
 _ALIASES = {"attribute_prediction": "prediction_attribute"}
-EXAMPLES = 3                           # MusicCaps examples shown per caption (0: the paper's zero-shot prompt)
+EXAMPLES = 2                           # MusicCaps examples shown per caption (0: the paper's zero-shot prompt)
 MAX_TOKENS = {"writing": 160, "summary": 80, "paraphrase": 160, "prediction_attribute": 260}
 _CHATTER = re.compile(r"^(?:(?:sure|certainly|of course|okay|ok)\b[,!.]?\s*)?(?:(?:here(?:'s| is| are)|below is)[^\n:]*:)?\s*",
                       re.IGNORECASE)

@@ -100,7 +100,7 @@ class ExampleBank:
         return cls(examples, _vectors_for(path, examples))
 
     def nearest(self, tags: Collection[str], k: int = 3, *, exclude: Collection[str] = (),
-                max_words: int = 80) -> list[CaptionExample]:
+                max_words: int = 60) -> list[CaptionExample]:
         """The ``k`` examples whose tags are most like ``tags``, never one of the ``exclude`` clip ids.
 
         Captions longer than ``max_words`` are passed over: they cost prompt time and teach rambling.
