@@ -34,6 +34,7 @@ MUSICNN = {"musicnn": ("musicnn-mtt", "musicnn-msd"), "musicnn-mtt": ("musicnn-m
 THRESHOLD = 0.25                                    # tag_audio keeps musicnn tags at least this likely
 SECTION_SECONDS = 30.0                              # a track at least twice this long is also tagged per section
 MIN_SECONDS = 1.0                                   # shorter clips are refused; up to 3 s they are repeated
+OVERLAP_BELOW_SECONDS = 30.0                        # shorter recordings are tagged in half-overlapping windows
 WINDOW_PEAK_DBFS = -50.0                            # quieter 3 s windows (silent intros, gaps) are not averaged
 
 # Lead sounds of the synthetic corpus grouped into the families a listener would name.
@@ -163,7 +164,8 @@ def _window_scores(path, names: tuple[str, ...]) -> tuple[float, np.ndarray, dic
         raise ToolError(f"{audio.path.name} is only {audio.duration:.1f} s long; tagging needs at least "
                         f"{MIN_SECONDS:.0f} s of music, so send a longer recording.")
     rep = log_mel(audio.samples, config)
-    hop = config.n_frames // 2                              # windows overlap by half, as short clips need
+    # Short clips need windows that overlap by half; a long track has windows enough side by side (half the work).
+    hop = config.n_frames // 2 if audio.duration < OVERLAP_BELOW_SECONDS else config.n_frames
     patches = first.patches(rep, hop_frames=hop)
     starts = np.arange(len(patches)) * hop * config.hop
     size = config.n_frames * config.hop

@@ -25,7 +25,7 @@ def fishin() -> TrackTags:
 
 
 def test_a_long_track_gets_averaged_tags_from_both_taxonomies_and_per_section_tags(fishin):
-    assert fishin.windows > 60 and not fishin.silent
+    assert fishin.windows >= 0.9 * fishin.duration / 3 and not fishin.silent   # every 3 s of a long track is heard
     assert {t.source for t in fishin.tags} == {"musicnn-mtt", "musicnn-msd"}
     assert len(fishin.tags) == 100
     assert [t.probability for t in fishin.tags] == sorted((t.probability for t in fishin.tags), reverse=True)
