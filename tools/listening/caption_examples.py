@@ -93,8 +93,8 @@ class ExampleBank:
     def load(cls, path: Path = EXAMPLES_FILE) -> ExampleBank:
         """The shipped examples (vectors from the ``.npy`` beside them, or built once into the cache)."""
         if not path.is_file():
-            raise ToolError(f"The caption examples file {path} is missing; reinstall bandmate or run "
-                            "`bandmate data caption-examples --musiccaps musiccaps-train.csv`.")
+            raise ToolError(f"The caption examples file {path} is missing; reinstall bandmate (it ships in tools/data), "
+                            "or pass examples=0 for the zero-shot prompt.")
         examples = [CaptionExample(d["clip_id"], tuple(d["tags"]), d["caption"])
                     for d in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if d]
         return cls(examples, _vectors_for(path, examples))
