@@ -100,6 +100,18 @@ def free_cores(sample_seconds: float = 0.1) -> int:
     return max(1, min(total, round(total * (1.0 - max(others_busy, 0) / elapsed) + 0.25)))
 
 
+_FREE_CORES: list[tuple[float, int]] = []   # (when, cores): the last measurement
+
+
+def _recent_free_cores(max_age: float = 5.0) -> int:
+    """:func:`free_cores`, measured at most every ``max_age`` seconds: the lyrics make a dozen calls in a row,
+    and 0.1 s of sampling before each of them adds up while other processes' load barely moves."""
+    now = time.monotonic()
+    if not _FREE_CORES or now - _FREE_CORES[0][0] > max_age:
+        _FREE_CORES[:] = [(now, free_cores())]
+    return _FREE_CORES[0][1]
+
+
 def _cpu_times() -> tuple[int, int]:
     """(all jiffies, idle + iowait jiffies) of the machine, from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as fh:
@@ -176,7 +188,7 @@ class ChatLocalGGUF(BaseChatModel):
         llama, lock = self._ensure_loaded()
         with lock:
             if self.n_threads is None:      # the default: as many threads as there are idle cores now
-                _use_threads(llama, free_cores())
+                _use_threads(llama, _recent_free_cores())
             state_file = self._state_file(system)
             if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
                 # a fresh process, or text generation (lyrics, captions) replaced the agent's cached prompt
