@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -115,7 +116,8 @@ def explain_chat_error(exc: BaseException, *, base_url: str | None, model: str |
 
 
 class ChatTextGenerator:
-    """The ``core.textgen.TextGenerator`` interface over any langchain chat model."""
+    """The ``core.textgen.TextGenerator`` interface over any langchain chat model (and, for the embedded model,
+    ``core.textgen.EndingScorer``)."""
 
     def __init__(self, chat: BaseChatModel, name: str | None = None) -> None:
         self.chat = chat
@@ -152,3 +154,14 @@ class ChatTextGenerator:
             raise explained from exc
         content = reply.content
         return content if isinstance(content, str) else "".join(str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)
+
+    def ending_logprobs(self, prompt: str, reply_start: str, words: Sequence[str], *,
+                        system: str | None = None) -> list[float] | None:
+        """log P(" word", then the line ends) for each word after ``reply_start``, the beginning of the reply to
+        ``prompt``; None when the model cannot say (a server's API gives no such scores)."""
+        from assistant.local_llm import ChatLocalGGUF
+
+        if not isinstance(self.chat, ChatLocalGGUF):
+            return None
+        messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
+        return self.chat.ending_logprobs(self.chat.build_prompt(messages, None, reserve=16) + reply_start, words)

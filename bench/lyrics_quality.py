@@ -85,6 +85,11 @@ class CountingGenerator:
         self.tokens += count(reply) if count else len(reply) // 4
         return reply
 
+    def ending_logprobs(self, *args, **kwargs):
+        """The inner model's line-ending scores (the crafted method's rhyme swaps), when it has them."""
+        scores = getattr(self.inner, "ending_logprobs", None)
+        return scores(*args, **kwargs) if scores else None
+
 
 def read_requests(path: Path = REQUESTS) -> list[Request]:
     """The requests, interleaved by genre so that the first ten cover the ten genres."""

@@ -7,6 +7,7 @@ so tools never know which LLM they talk to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -27,4 +28,16 @@ class TextGenerator(Protocol):
         repeat_penalty: float | None = None,
     ) -> str:
         """Return the model's completion of ``prompt`` (plain text, no chat markup)."""
+        ...
+
+
+@runtime_checkable
+class EndingScorer(Protocol):
+    """A text generator that can also say how natural a word is as the end of a line it is writing (the
+    embedded model can, from its own probabilities; a server's API cannot, and answers None)."""
+
+    def ending_logprobs(self, prompt: str, reply_start: str, words: Sequence[str], *,
+                        system: str | None = None) -> list[float] | None:
+        """log P(" word", then the line ends) for each of ``words``, right after ``reply_start`` (the start of
+        the reply to ``prompt``); None when the model cannot score."""
         ...

@@ -228,3 +228,41 @@ def test_edits_without_it_and_with_no_song_yet(openai_tools):
     assert "suggest_chords" not in _offered(openai_tools, clip, HumanMessage("what chords did you hear in the clip?"))
     schema = {"properties": {"request": {"type": "string"}}, "required": ["request"]}
     assert drop_ungrounded_args({"request": "make it faster"}, schema, "make it 120 bpm") == {"request": "make it 120 bpm"}
+
+
+def test_earlier_turns_are_read_in_brief_and_the_current_turn_whole():
+    from assistant.local_llm import compact_history
+    from assistant.tool_calls import STATE_MESSAGE
+
+    chart = 'Made the song "Goodbye": folk, D minor, 82 BPM.\nVerse 1: Dm Gm Dm Dm\nChorus: Dm A Dm Gm'
+    call = AIMessage(content="", tool_calls=[{"name": "compose_song", "args": {"prompt": "a folk song"}, "id": "c1"}])
+    earlier = [
+        HumanMessage("write me a folk song"), call,
+        ToolMessage(chart, tool_call_id="c1", name="compose_song"),
+        AIMessage(content='"Goodbye": folk, D minor, 82 BPM.\n\n[Verse 1]\nThe road runs out of town\n' + "la " * 400),
+        HumanMessage("Current song: \"Goodbye\" (version 1)", name=STATE_MESSAGE),
+        HumanMessage("make it faster"),
+        AIMessage(content="Made it faster: 94 BPM.\nVerse 1: Dm Gm Dm Dm"),
+    ]
+    now = [HumanMessage('Current song: "Goodbye" (version 2)', name=STATE_MESSAGE), HumanMessage("what key is it in?")]
+    shown = compact_history(earlier + now)
+
+    assert shown[-2:] == now                                    # the current turn, state included, as it is
+    texts = [m.content for m in shown[:-2]]
+    assert 'Made the song "Goodbye": folk, D minor, 82 BPM.' in texts and not any("Verse 1" in t for t in texts)
+    assert not any("[Verse 1]" in t or "la la" in t for t in texts)     # the lyrics the reply showed
+    assert not any(getattr(m, "name", None) == STATE_MESSAGE for m in shown[:-2])   # a stale state message
+    assert shown[1].tool_calls == call.tool_calls and "write me a folk song" in texts
+    long = compact_history([HumanMessage("hi"), AIMessage(content="word " * 100), HumanMessage("and?")])
+    assert len(long[1].content) <= 160 and long[1].content.endswith("…")
+
+
+@pytest.mark.slow
+def test_embedded_model_hears_which_rhyme_ends_a_line_naturally(local_model):
+    from assistant.llm import ChatTextGenerator
+
+    llm = ChatTextGenerator(local_model)
+    scores = llm.ending_logprobs("Write the chorus of a happy pop song about a summer road trip: 4 lines.",
+                                 "Our hearts were racing in the summer heat\nWe sang along to every",
+                                 ["beat", "feet", "seat"], system="You are a songwriter.")
+    assert scores[0] == max(scores) and all(s < 0 for s in scores)

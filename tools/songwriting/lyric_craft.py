@@ -1,7 +1,9 @@
 """Lyrics written the way a songwriter works, so that a small model (the embedded 1.5B) writes songs, not
 prose: plan the song (title, hook line, images), draft it section by section, then fix the lines that
-miss the rhyme scheme, run long or short against the parallel lines, or repeat, by sampling a few
-candidate lines ending on suggested rhymes and keeping the best.
+miss the rhyme scheme, run long or short against the parallel lines, or repeat. A line that misses its
+rhyme first tries swapping its last word for a rhyme the model itself finds natural there (its own
+probabilities, no new text: the embedded model only); else a few candidate lines ending on suggested
+rhymes are sampled and the best kept.
 
 Rhymes and syllables are checked with :mod:`tools.songwriting.prosody` (CMU Pronouncing Dictionary),
 staying on theme with the sentence encoder. A fix costs one short call; :class:`CraftOptions` caps them,
@@ -10,12 +12,13 @@ since the embedded model writes about ten tokens a second. The prompts are ``too
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from statistics import median
 
 from core.errors import ToolError
-from core.textgen import TextGenerator
+from core.textgen import EndingScorer, TextGenerator
 from tools import PROMPTS_DIR
 from tools.songwriting.lyric_theme import ThemeScorer
 from tools.songwriting.lyrics import Lyrics, LyricSection, make_line, parse_lyrics
@@ -28,6 +31,8 @@ from tools.songwriting.prosody import (
     rhymes,
     rhymes_for,
 )
+
+log = logging.getLogger(__name__)
 
 SCHEMES = ("AABB", "ABAB")   # a 4-line section keeps whichever its draft is closer to; 2 lines: AA
 # Small models loop without a repeat penalty; 1.15 keeps them on track without garbling rhymes.
@@ -67,6 +72,15 @@ class _Writer:
     title: str = ""
     calls: int = 0
     fixes_left: int = 0
+    last_prompt: str = ""
+    section_prompt: str = ""     # the prompt the section being fixed was drafted from
+
+    def ending_scores(self, before: list[str], prefix: str, words: list[str]) -> list[float] | None:
+        """How natural each word is as the end of ``prefix`` (a line cut before its last word) in the section
+        drafted from :attr:`section_prompt`; None when the model cannot score."""
+        if not isinstance(self.llm, EndingScorer) or not self.section_prompt:
+            return None
+        return self.llm.ending_logprobs(self.section_prompt, "\n".join([*before, prefix]), words, system=_system())
 
     def ask(self, template: str, max_tokens: int, temperature: float = 0.8, **fields: str) -> str:
         prompt = (PROMPTS_DIR / template).read_text(encoding="utf-8").format(
@@ -74,6 +88,7 @@ class _Writer:
             **fields)
         prompt = re.sub(r"\n{2,}", "\n", prompt).strip()
         self.calls += 1
+        self.last_prompt = prompt
         return self.llm.generate(prompt, system=_system(), max_tokens=max_tokens, temperature=temperature,
                                  seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY)
 
@@ -179,6 +194,7 @@ def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict
         lines = [ln for ln in _reply_lines(reply) if not repeats(ln, others)]
         lines = [ln for i, ln in enumerate(lines) if not repeats(ln, lines[:i])]
         if len(lines) >= min(2, count):
+            writer.section_prompt = writer.last_prompt
             return lines
     return []
 
@@ -221,9 +237,15 @@ def _fix(writer: _Writer, lines: list[str], scheme: str, targets: list[int], oth
             lines.append(chosen)
             found = [c for c in found if not c.startswith(chosen)]   # a line cut at its rhyme is used up too
 
-    for j in range(len(lines)):       # unrhymed pairs: rewrite the later line, or the earlier one when
-        i = partner.get(j)            # only the later one ends on a word with rhymes in the vocabulary
-        if i is None or writer.fixes_left <= 0 or rhymes(lines[i], lines[j]):
+    for j in range(len(lines)):       # unrhymed pairs: a last word swapped by ear, else rewrite the later
+        i = partner.get(j)            # line, or the earlier one when only the later one ends on a word
+        if i is None or rhymes(lines[i], lines[j]):   # with rhymes in the vocabulary
+            continue
+        swapped = _rhyme_by_ear(writer, lines, i, j, fixed, others)
+        if swapped is not None:
+            lines = swapped
+            continue
+        if writer.fixes_left <= 0:
             continue
         if i >= fixed and not rhymes_for(end_word(lines[i])) and rhymes_for(end_word(lines[j])):
             i, j = j, i
@@ -235,6 +257,44 @@ def _fix(writer: _Writer, lines: list[str], scheme: str, targets: list[int], oth
             writer.fixes_left -= 1
             lines[j] = _better_line(writer, lines, j, partner.get(j), targets[j], others) or lines[j]
     return lines[: len(targets)]
+
+
+# How natural a swapped-in last word must be (log-probability of the word and the line's end, under the
+# model writing the song): "We sang along to every beat" scores -5.2, "tears in my way" -8.8.
+ENDING_FLOOR = -6.0
+
+
+def _rhyme_by_ear(writer: _Writer, lines: list[str], i: int, j: int, fixed: int,
+                  others: list[str]) -> list[str] | None:
+    """``lines`` with the last word of line ``j`` (or ``i``) swapped for a rhyme of the other line's, when the
+    model finds the new word natural there (above :data:`ENDING_FLOOR`): no call to write a new line. None
+    when no swap is natural enough, or the model cannot score words (a server's API)."""
+    used = {end_word(ln) for ln in [*lines, *others]}
+    best: tuple[float, int, str] | None = None
+    sides = [(target, anchor, [w for w in rhymes_for(end_word(lines[anchor])) if w not in used][:12])
+             for target, anchor in ((j, i), (i, j)) if target >= fixed]
+    for target, _, words in sides:
+        prefix = _drop_words(lines[target], 1)
+        if not words or len(prefix.split()) < 3:
+            continue
+        scores = writer.ending_scores(lines[:target], prefix, words)
+        if scores is None:
+            return None
+        for word, score in zip(words, scores):
+            if score >= ENDING_FLOOR and (best is None or score > best[0]):
+                best = (score, target, f"{prefix} {word}")
+    if best is None:
+        return None
+    log.debug("rhymed by ear (%.1f): %r -> %r", best[0], lines[best[1]], best[2])
+    swapped = list(lines)
+    swapped[best[1]] = best[2]
+    return swapped
+
+
+def _drop_words(line: str, count: int) -> str:
+    """``line`` without its last ``count`` words (and the punctuation after them)."""
+    words = line.rstrip(" ,.;:!?").split()
+    return " ".join(words[: max(0, len(words) - count)])
 
 
 def _better_line(writer: _Writer, lines: list[str], j: int, i: int | None, syllables: int,

@@ -127,3 +127,38 @@ def test_missing_lines_are_filled_from_one_call_for_several():
     lines = _texts(lyrics.sections[0])
     assert len(lines) == 4 and len(llm.calls) == 3 and check_scheme(lines, "AABB").rate == 1.0
     assert set(lines[2:]) == {"The road is long, the night is cold", "I'm carrying the things you told"}
+
+
+class _ScoringGenerator(ScriptedTextGenerator):
+    """A scripted model that also scores line endings (as the embedded model does): ``natural`` words score
+    -1, everything else -12; every scoring request is recorded."""
+
+    def __init__(self, replies, natural):
+        super().__init__(list(replies))
+        self.natural, self.scored = set(natural), []
+
+    def ending_logprobs(self, prompt, reply_start, words, *, system=None):
+        self.scored.append((prompt, reply_start, list(words)))
+        return [-1.0 if w in self.natural else -12.0 for w in words]
+
+
+VERSE_TO_SWAP = ("[Verse 1]\nWe packed the car before the dawn\nThe kitchen light was burning low\n"
+                 "The dog was sleeping on the lawn\nAnd nobody said a single word\n")
+
+
+def test_an_unrhymed_last_word_is_swapped_by_ear_without_a_call():
+    llm = _ScoringGenerator([PLAN, VERSE_TO_SWAP], natural={"know"})
+    lyrics = write_lyrics(BRIEF, llm, structure=("Verse 1",))
+    lines = _texts(lyrics.sections[0])
+    assert lines[3] == "And nobody said a single know" and check_scheme(lines, "ABAB").rate == 1.0
+    assert len(llm.calls) == 2                                  # plan and draft: no fix call was needed
+    prompt, reply_start, words = llm.scored[0]
+    assert "[Verse 1]" in prompt and reply_start.endswith("And nobody said a single")   # the line, cut
+    assert words and all(rhymes("low", w) for w in words) and "low" not in words
+
+
+def test_no_swap_when_no_rhyme_is_natural_there_and_a_line_is_rewritten():
+    fix = "The morning came and I had to go\nThe road\nA bird\n"
+    llm = _ScoringGenerator([PLAN, VERSE_TO_SWAP, fix], natural=set())
+    lines = _texts(write_lyrics(BRIEF, llm, structure=("Verse 1",)).sections[0])
+    assert lines[3] == "The morning came and I had to go" and len(llm.calls) == 3 and llm.scored
