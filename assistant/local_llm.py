@@ -374,14 +374,9 @@ def _tool_words(messages: Sequence[BaseMessage]) -> str:
 def _next_logprobs(llama: Any, tokens: list[int]) -> Any:
     """Log-probabilities of the token after ``tokens``: the cached start is kept, the rest evaluated."""
     import numpy as np
+    from llama_cpp import Llama
 
-    held = llama.input_ids[: llama.n_tokens].tolist()
-    keep = 0
-    for keep, (a, b) in enumerate(zip(held, tokens)):  # noqa: B007 - the loop finds the shared length
-        if a != b:
-            break
-    else:
-        keep = min(len(held), len(tokens))
+    keep = Llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
     llama.n_tokens = min(keep, len(tokens) - 1)         # at least one token evaluated: its logits are the answer
     llama.eval(tokens[llama.n_tokens:])
     logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
