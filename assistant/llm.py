@@ -132,14 +132,19 @@ class ChatTextGenerator:
         temperature: float = 0.7,
         seed: int | None = None,
         repeat_penalty: float | None = None,
+        min_tokens: int = 0,
     ) -> str:
-        """Complete ``prompt`` as one chat turn and return the text."""
+        """Complete ``prompt`` as one chat turn and return the text; the embedded model writes at least
+        ``min_tokens`` (OpenAI's API has no such setting, so a server gets only what the prompt asks)."""
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
         kwargs: dict = {"max_tokens": max_tokens, "temperature": temperature}
+        local = self.chat._llm_type == "bandmate-local-gguf"
         if seed is not None:
             kwargs["seed"] = seed
+        if min_tokens and local:
+            kwargs["min_tokens"] = min_tokens
         if repeat_penalty is not None:
-            if self.chat._llm_type == "bandmate-local-gguf":
+            if local:
                 kwargs["repeat_penalty"] = repeat_penalty
             else:  # OpenAI-compatible servers know frequency_penalty, not llama.cpp's repeat penalty
                 kwargs["frequency_penalty"] = min(2.0, max(0.0, (repeat_penalty - 1.0) * 2.0))

@@ -185,7 +185,8 @@ class ChatLocalGGUF(BaseChatModel):
         return self._llama, self._lock
 
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, grammar: Any = None,
-                  repeat_penalty: float | None = None, seed: int | None = None, system: str = "") -> str:
+                  repeat_penalty: float | None = None, seed: int | None = None, system: str = "",
+                  min_tokens: int = 0) -> str:
         llama, lock = self._ensure_loaded()
         with lock:
             if self.n_threads is None:      # the default: as many threads as there are idle cores now
@@ -203,6 +204,7 @@ class ChatLocalGGUF(BaseChatModel):
                 seed=self.seed if seed is None else seed,
                 stop=[_IM_END],
                 grammar=grammar,
+                logits_processor=_hold_end(llama, min_tokens) if min_tokens else None,
             )
             if state_file is not None and not state_file.exists():
                 _save_prefix_state(llama, state_file)
@@ -312,7 +314,8 @@ class ChatLocalGGUF(BaseChatModel):
             max_tokens = kwargs.get("max_tokens") or self.max_tokens
             prompt = self.build_prompt(messages, None, reserve=max_tokens)
             text = self._complete(prompt, max_tokens=max_tokens, temperature=temperature,
-                                  repeat_penalty=kwargs.get("repeat_penalty"), seed=kwargs.get("seed"))
+                                  repeat_penalty=kwargs.get("repeat_penalty"), seed=kwargs.get("seed"),
+                                  min_tokens=min(kwargs.get("min_tokens") or 0, max_tokens))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text.strip()))])
 
         if messages and isinstance(messages[-1], ToolMessage):
@@ -369,6 +372,35 @@ def _tool_words(messages: Sequence[BaseMessage]) -> str:
         artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
         results.append(artifact.get("display") or _text_of(msg))
     return "\n".join(reversed(results)).strip()
+
+
+def _hold_end(llama: Any, min_tokens: int) -> Any:
+    """A logits processor that keeps the reply from ending before ``min_tokens`` tokens (a 1.5B model stops
+    its captions at ~30 words where MusicCaps' run ~50; asked for a length in words, it does not count)."""
+    import llama_cpp
+    import numpy as np
+
+    ends = _end_ids(llama)
+    start: list[int] = []
+
+    def hold(input_ids: Any, scores: Any) -> Any:
+        if not start:
+            start.append(len(input_ids))
+        if len(input_ids) - start[0] < min_tokens:
+            scores[ends] = -np.inf
+        return scores
+
+    return llama_cpp.LogitsProcessorList([hold])
+
+
+def _end_ids(llama: Any) -> list[int]:
+    """Every token that ends a reply (Qwen2.5's GGUF has several besides <|im_end|>), found once per model."""
+    if not hasattr(llama, "_bandmate_end_ids"):
+        import llama_cpp
+
+        vocab = llama._model.vocab
+        llama._bandmate_end_ids = [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+    return llama._bandmate_end_ids
 
 
 def _next_logprobs(llama: Any, tokens: list[int]) -> Any:

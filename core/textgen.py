@@ -26,8 +26,10 @@ class TextGenerator(Protocol):
         temperature: float = 0.7,
         seed: int | None = None,
         repeat_penalty: float | None = None,
+        min_tokens: int = 0,
     ) -> str:
-        """Return the model's completion of ``prompt`` (plain text, no chat markup)."""
+        """Return the model's completion of ``prompt`` (plain text, no chat markup), at least ``min_tokens``
+        long where the backend can hold the end back (the embedded model can; a server only reads the prompt)."""
         ...
 
 

@@ -266,3 +266,16 @@ def test_embedded_model_hears_which_rhyme_ends_a_line_naturally(local_model):
                                  "Our hearts were racing in the summer heat\nWe sang along to every",
                                  ["beat", "feet", "seat"], system="You are a songwriter.")
     assert scores[0] == max(scores) and all(s < 0 for s in scores)
+
+
+@pytest.mark.slow
+def test_embedded_model_writes_at_least_min_tokens(local_model):
+    from assistant.llm import ChatTextGenerator
+
+    llm = ChatTextGenerator(local_model)
+    ask = dict(system="Reply with one short sentence.", max_tokens=80, temperature=0.0, seed=0)
+    short = llm.generate("Name a colour.", **ask)
+    held = llm.generate("Name a colour.", min_tokens=40, **ask)
+    count = local_model.count_tokens
+    assert count(short) < 40 <= count(held) + 1           # +1: the first token may merge on re-tokenising
+    assert "<|im_end|>" not in held and "<|endoftext|>" not in held

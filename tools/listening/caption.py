@@ -36,7 +36,7 @@ from tools.listening.caption_examples import CaptionExample
 PROMPTS = PROMPTS_DIR
 INSTRUCTIONS = ("writing", "summary", "paraphrase", "prediction_attribute")
 _ALIASES = {"attribute_prediction": "prediction_attribute"}
-EXAMPLES = 2                           # MusicCaps examples shown per caption (0: the paper's zero-shot prompt)
+EXAMPLES = 1                           # MusicCaps examples shown per caption (0: the paper's zero-shot prompt)
 MAX_TOKENS = {"writing": 160, "summary": 80, "paraphrase": 160, "prediction_attribute": 260}
 _CHATTER = re.compile(r"^(?:(?:sure|certainly|of course|okay|ok)\b[,!.]?\s*)?(?:(?:here(?:'s| is| are)|below is)[^\n:]*:)?\s*",
                       re.IGNORECASE)
@@ -68,18 +68,18 @@ def caption_prompt(tags: list[str] | str, instruction: str = "writing",
                    examples: Sequence[CaptionExample] = ()) -> tuple[str, str]:
     """(system, user) prompts for ``tags``: any MusicCaps examples, the instruction, then the tags on the last line.
 
-    With examples the instruction asks for their voice and about their median length (MusicCaps captions run
-    ~50 words, and BLEU's brevity penalty and METEOR's recall both punish a one-liner).
+    With examples the system prompt asks for their voice (it is the same for every caption, so the embedded
+    model keeps it evaluated) and the instruction for about their median length.
     """
     tags = normalize_tags(tags)
     system = (PROMPTS / "caption_system.md").read_text(encoding="utf-8").strip()
     instruction_line = instruction_text(instruction, len(tags))
     if not examples:
         return system, f"{instruction_line}\n{', '.join(tags)}"
+    system += " " + (PROMPTS / "caption_examples.md").read_text(encoding="utf-8").strip()
     shown = "\n\n".join(f"Attributes: {', '.join(ex.tags)}\nDescription: {ex.caption}" for ex in examples)
     words = target_words(examples, instruction)
-    style = (PROMPTS / "caption_examples.md").read_text(encoding="utf-8").strip().format(words=words)
-    return system, f"{shown}\n\n{instruction_line} {style}\n{', '.join(tags)}"
+    return system, f"{shown}\n\n{instruction_line} Write about {words} words.\n{', '.join(tags)}"
 
 
 def target_words(examples: Sequence[CaptionExample], instruction: str) -> int:
@@ -111,8 +111,11 @@ def caption_tags(tags: list[str] | str, instruction: str = "writing", *, llm: Te
     instruction = _check_instruction(instruction)
     shown = retrieve_examples(tags, examples, exclude)
     system, prompt = caption_prompt(tags, instruction, shown)
+    # A small model stops at ~30 words whatever length it is asked for; MusicCaps' captions run ~50, and BLEU's
+    # brevity penalty and METEOR's recall both punish a one-liner: held back until about the examples' length.
+    min_tokens = target_words(shown, instruction) if shown and instruction != "prediction_attribute" else 0
     reply = llm.generate(prompt, system=system, max_tokens=MAX_TOKENS[instruction],
-                         temperature=temperature, seed=seed)
+                         temperature=temperature, seed=seed, min_tokens=min_tokens)
     new_attributes: list[str] = []
     if instruction == "prediction_attribute":
         new_attributes, text = parse_attribute_prediction(reply)

@@ -54,7 +54,7 @@ def test_the_row_being_captioned_is_never_its_own_example():
     again = bank.nearest(row.tags, 3, exclude={row.clip_id})
     assert row.clip_id not in {ex.clip_id for ex in again} and len(again) == 3
     llm = ScriptedTextGenerator(["A caption."])
-    caption = caption_tags(list(row.tags), "writing", llm=llm, exclude={row.clip_id})
+    caption = caption_tags(list(row.tags), "writing", llm=llm, exclude={row.clip_id}, examples=2)
     assert row.clip_id not in caption.examples and len(caption.examples) == 2
     assert row.caption not in llm.calls[0]["prompt"]
 
@@ -65,13 +65,30 @@ def test_every_instruction_keeps_its_paper_sentence_after_the_examples(instructi
     tags = ["trumpet", "jazz", "mellow"]
     caption = caption_tags(tags, instruction, llm=llm)
     prompt = llm.calls[0]["prompt"]
-    assert prompt.count("Description: ") == 2 and prompt.endswith("\n" + ", ".join(tags))
+    assert prompt.count("Description: ") == len(caption.examples) >= 1 and prompt.endswith("\n" + ", ".join(tags))
     system, zero_shot = caption_prompt(tags, instruction)
     assert zero_shot.splitlines()[0] in prompt                 # the LP-MusicCaps instruction, unchanged
-    assert "about" in prompt.splitlines()[-2]                  # length control
+    assert "voice" in llm.calls[0]["system"] and "voice" not in system
     if instruction == "prediction_attribute":
         assert caption.new_attributes == ["brass section"]
         assert caption.text.startswith("The low quality recording")
+
+
+def test_the_caption_is_held_to_about_the_examples_length():
+    tags = ["trumpet", "jazz", "mellow"]
+    shown = default_bank().nearest(tags, 1)
+    words = shown[0].words
+    for instruction, expected in (("writing", words), ("paraphrase", words), ("summary", words // 2),
+                                  ("prediction_attribute", 0)):      # a dictionary reply: its length isn't the caption's
+        llm = ScriptedTextGenerator([REPLY])
+        caption_tags(tags, instruction, llm=llm, examples=1)
+        asked = llm.calls[0]
+        if expected:
+            assert f"about {max(15, min(60, expected))} words" in asked["prompt"].splitlines()[-2]
+        assert asked["min_tokens"] == (max(15, min(60, expected)) if expected else 0)
+    zero_shot = ScriptedTextGenerator(["A caption."])
+    caption_tags(tags, "writing", llm=zero_shot, examples=0)          # the paper's prompt, untouched
+    assert zero_shot.calls[0]["min_tokens"] == 0 and "words" not in zero_shot.calls[0]["prompt"]
 
 
 def test_the_prompt_fits_the_embedded_models_context():
