@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,9 @@ def run_bandmate(*args: str, cwd: Path, home: Path, timeout: float = 300, **env:
 
 
 def start_bandmate(*args: str, cwd: Path, home: Path, **env: str) -> subprocess.Popen:
-    """Start ``bandmate ARGS`` in ``cwd`` (stdout and stderr piped, as bytes) and return the process."""
+    """Start ``bandmate ARGS`` in ``cwd`` (stdout and stderr piped, as bytes) and return the process. It starts
+    with Ctrl-C's default action, as from a terminal, whatever an earlier test left the test process ignoring
+    (an ignored SIGINT is inherited, and Python then never raises KeyboardInterrupt)."""
     return subprocess.Popen([sys.executable, "-m", "cli.app", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=cli_env(home, **env), cwd=cwd)
+                            env=cli_env(home, **env), cwd=cwd,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

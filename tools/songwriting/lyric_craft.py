@@ -237,15 +237,13 @@ def _fix(writer: _Writer, lines: list[str], scheme: str, targets: list[int], oth
             lines.append(chosen)
             found = [c for c in found if not c.startswith(chosen)]   # a line cut at its rhyme is used up too
 
-    for j in range(len(lines)):       # unrhymed pairs: a last word swapped by ear, else rewrite the later
-        i = partner.get(j)            # line, or the earlier one when only the later one ends on a word
-        if i is None or rhymes(lines[i], lines[j]):   # with rhymes in the vocabulary
-            continue
-        swapped = _rhyme_by_ear(writer, lines, i, j, fixed, others)
-        if swapped is not None:
-            lines = swapped
-            continue
-        if writer.fixes_left <= 0:
+    for j in range(len(lines)):       # unrhymed pairs: first a last word swapped by ear (every pair before any
+        i = partner.get(j)            # new call, so the model reads the section's prompt once for all of them)
+        if i is not None and not rhymes(lines[i], lines[j]):
+            lines = _rhyme_by_ear(writer, lines, i, j, fixed, others) or lines
+    for j in range(len(lines)):       # then rewrite the later line, or the earlier one when only the later one
+        i = partner.get(j)            # ends on a word with rhymes in the vocabulary
+        if i is None or rhymes(lines[i], lines[j]) or writer.fixes_left <= 0:
             continue
         if i >= fixed and not rhymes_for(end_word(lines[i])) and rhymes_for(end_word(lines[j])):
             i, j = j, i
