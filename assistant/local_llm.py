@@ -184,13 +184,17 @@ class ChatLocalGGUF(BaseChatModel):
             self._llama, self._lock = load_llama(self.model_path, self.n_ctx, self.n_threads)
         return self._llama, self._lock
 
+    def _size_threads(self, llama: Any) -> None:
+        """The default (no ``n_threads`` set): as many threads as there are idle cores now."""
+        if self.n_threads is None:
+            _use_threads(llama, _recent_free_cores())
+
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, grammar: Any = None,
                   repeat_penalty: float | None = None, seed: int | None = None, system: str = "",
                   min_tokens: int = 0) -> str:
         llama, lock = self._ensure_loaded()
         with lock:
-            if self.n_threads is None:      # the default: as many threads as there are idle cores now
-                _use_threads(llama, _recent_free_cores())
+            self._size_threads(llama)
             state_file = self._state_file(system)
             if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
                 # a fresh process, or text generation (lyrics, captions) replaced the agent's cached prompt
@@ -227,8 +231,7 @@ class ChatLocalGGUF(BaseChatModel):
 
         llama, lock = self._ensure_loaded()
         with lock:
-            if self.n_threads is None:
-                _use_threads(llama, _recent_free_cores())
+            self._size_threads(llama)
             base = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             first = _next_logprobs(llama, base)
             ends = _line_end_ids(llama)
@@ -341,7 +344,7 @@ EARLIER_LINE_CHARS = 160   # how much of an earlier turn's tool result or reply 
 
 def compact_history(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The conversation as the small model reads it: the current turn whole; earlier turns in brief, since
-    every token of them is read again (~50 tokens a second on 2 cores) and the state message already says
+    every token of them is read again (~75 tokens a second on 2 cores) and the state message already says
     what the conversation made. Earlier tool results and replies keep their first line (a song's whole
     lyrics and chord chart were ~600 tokens, 13 s before the next decision); earlier state messages go."""
     users = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage) and m.name != STATE_MESSAGE]
@@ -393,14 +396,18 @@ def _hold_end(llama: Any, min_tokens: int) -> Any:
     return llama_cpp.LogitsProcessorList([hold])
 
 
+_VOCAB_IDS: dict[tuple[str, str], list[int]] = {}   # (model path, which): token ids found once per model
+
+
 def _end_ids(llama: Any) -> list[int]:
-    """Every token that ends a reply (Qwen2.5's GGUF has several besides <|im_end|>), found once per model."""
-    if not hasattr(llama, "_bandmate_end_ids"):
+    """Every token that ends a reply (Qwen2.5's GGUF has several besides <|im_end|>)."""
+    key = (llama.model_path, "reply ends")
+    if key not in _VOCAB_IDS:
         import llama_cpp
 
         vocab = llama._model.vocab
-        llama._bandmate_end_ids = [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
-    return llama._bandmate_end_ids
+        _VOCAB_IDS[key] = [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+    return _VOCAB_IDS[key]
 
 
 def _next_logprobs(llama: Any, tokens: list[int]) -> Any:
@@ -415,22 +422,17 @@ def _next_logprobs(llama: Any, tokens: list[int]) -> Any:
     return logits - np.logaddexp.reduce(logits)
 
 
-_LINE_ENDS: dict[str, Any] = {}
-
-
-def _line_end_ids(llama: Any) -> Any:
+def _line_end_ids(llama: Any) -> list[int]:
     """The tokens that end a lyric line: a newline, end punctuation, the end of the reply."""
-    import numpy as np
-
-    key = llama.model_path
-    if key not in _LINE_ENDS:
-        ids = llama.tokenize(_IM_END.encode(), add_bos=False, special=True)[:1]
+    key = (llama.model_path, "line ends")
+    if key not in _VOCAB_IDS:
+        ids = list(_end_ids(llama))
         for i in range(llama.n_vocab()):
             piece = llama.detokenize([i]).decode("utf-8", errors="ignore")
             if piece.startswith(("\n", ",", ".", "!", "?", ";")) and not piece.strip(" \n,.!?;"):
                 ids.append(i)
-        _LINE_ENDS[key] = np.array(ids, dtype=np.int64)
-    return _LINE_ENDS[key]
+        _VOCAB_IDS[key] = ids
+    return _VOCAB_IDS[key]
 
 
 def _holds_prefix(llama: Any, text: str) -> bool:
