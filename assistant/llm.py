@@ -21,6 +21,7 @@ from assistant.model_files import (
     embedded_model_path,
 )
 from core.settings import Settings
+from core.textgen import Endings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -133,9 +134,11 @@ class ChatTextGenerator:
         seed: int | None = None,
         repeat_penalty: float | None = None,
         min_tokens: int = 0,
+        endings: Endings | None = None,
     ) -> str:
         """Complete ``prompt`` as one chat turn and return the text; the embedded model writes at least
-        ``min_tokens`` (OpenAI's API has no such setting, so a server gets only what the prompt asks)."""
+        ``min_tokens`` and leans each line toward the words ``endings`` names (OpenAI's API has no such
+        settings, so a server gets only what the prompt asks)."""
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
         kwargs: dict = {"max_tokens": max_tokens, "temperature": temperature}
         local = self.chat._llm_type == "bandmate-local-gguf"
@@ -143,6 +146,8 @@ class ChatTextGenerator:
             kwargs["seed"] = seed
         if min_tokens and local:
             kwargs["min_tokens"] = min_tokens
+        if endings is not None and local:
+            kwargs["endings"] = endings
         if repeat_penalty is not None:
             if local:
                 kwargs["repeat_penalty"] = repeat_penalty

@@ -45,6 +45,7 @@ from assistant.tool_calls import (
     tool_call_schema,
     tools_prompt,
 )
+from core.textgen import Endings
 
 _IM_END = "<|im_end|>"
 
@@ -191,7 +192,7 @@ class ChatLocalGGUF(BaseChatModel):
 
     def _complete(self, prompt: str, *, max_tokens: int, temperature: float, grammar: Any = None,
                   repeat_penalty: float | None = None, seed: int | None = None, system: str = "",
-                  min_tokens: int = 0) -> str:
+                  min_tokens: int = 0, endings: Endings | None = None) -> str:
         llama, lock = self._ensure_loaded()
         with lock:
             self._size_threads(llama)
@@ -208,7 +209,7 @@ class ChatLocalGGUF(BaseChatModel):
                 seed=self.seed if seed is None else seed,
                 stop=[_IM_END],
                 grammar=grammar,
-                logits_processor=_hold_end(llama, min_tokens) if min_tokens else None,
+                logits_processor=_processors(llama, min_tokens, endings),
             )
             if state_file is not None and not state_file.exists():
                 _save_prefix_state(llama, state_file)
@@ -318,7 +319,8 @@ class ChatLocalGGUF(BaseChatModel):
             prompt = self.build_prompt(messages, None, reserve=max_tokens)
             text = self._complete(prompt, max_tokens=max_tokens, temperature=temperature,
                                   repeat_penalty=kwargs.get("repeat_penalty"), seed=kwargs.get("seed"),
-                                  min_tokens=min(kwargs.get("min_tokens") or 0, max_tokens))
+                                  min_tokens=min(kwargs.get("min_tokens") or 0, max_tokens),
+                                  endings=kwargs.get("endings"))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text.strip()))])
 
         if messages and isinstance(messages[-1], ToolMessage):
@@ -377,10 +379,18 @@ def _tool_words(messages: Sequence[BaseMessage]) -> str:
     return "\n".join(reversed(results)).strip()
 
 
+def _processors(llama: Any, min_tokens: int, endings: Endings | None) -> Any:
+    """The logits processors a completion asks for, or None."""
+    import llama_cpp
+
+    found = ([_hold_end(llama, min_tokens)] if min_tokens else []) + ([_lean_to_endings(llama, endings)]
+                                                                       if endings else [])
+    return llama_cpp.LogitsProcessorList(found) if found else None
+
+
 def _hold_end(llama: Any, min_tokens: int) -> Any:
     """A logits processor that keeps the reply from ending before ``min_tokens`` tokens (a 1.5B model stops
     its captions at ~30 words where MusicCaps' run ~50; asked for a length in words, it does not count)."""
-    import llama_cpp
     import numpy as np
 
     ends = _end_ids(llama)
@@ -393,7 +403,48 @@ def _hold_end(llama: Any, min_tokens: int) -> Any:
             scores[ends] = -np.inf
         return scores
 
-    return llama_cpp.LogitsProcessorList([hold])
+    return hold
+
+
+# How much more likely a wanted line ending becomes (added to its first token's logit), and how many words a
+# line has before the lean starts: a 1.5B model asked for a line "ENDING with one of: ..." mostly ignores the
+# list, and one forced onto a word cannot plan the line toward it ("I left you behind on the shore, alone away").
+ENDING_LEAN = 4.0
+END_LEAN = 5.0
+LEAN_AFTER_WORDS = 4
+
+
+def _lean_to_endings(llama: Any, endings: Endings) -> Any:
+    """A logits processor that, once a line of the reply has :data:`LEAN_AFTER_WORDS` words, makes the words
+    ``endings`` names for it likelier (their first tokens, by :data:`ENDING_LEAN`): the model still chooses
+    where the line goes, and the words come where it would end a phrase anyway."""
+    start: list[int] = []
+    wanted: dict[tuple[str, ...], list[int]] = {}
+    ends = _line_end_ids(llama)
+
+    def lean(input_ids: Any, scores: Any) -> Any:
+        if not start:
+            start.append(len(input_ids))
+        text = llama.detokenize(list(input_ids[start[0]:])).decode("utf-8", errors="ignore")
+        *done, current = text.split("\n")
+        if len(current.split()) < LEAN_AFTER_WORDS or current.rstrip().endswith((",", ".", "!", "?", ";")):
+            return scores           # after a phrase has ended, a rhyme word would only be tacked on
+        lines = tuple(ln.strip() for ln in done if ln.strip())
+        if lines not in wanted:
+            wanted[lines] = sorted({_first_word_token(llama, w) for w in endings(list(lines))} - {None})
+        if wanted[lines]:
+            scores[wanted[lines]] += ENDING_LEAN
+            if int(input_ids[-1]) in wanted[lines]:     # a wanted word just written: ending the line there too
+                scores[ends] += END_LEAN
+        return scores
+
+    return lean
+
+
+def _first_word_token(llama: Any, word: str) -> int | None:
+    """The token of " word" mid-line, when the word is one token (most common English words are); else None."""
+    tokens = llama.tokenize((" " + word.strip()).encode("utf-8"), add_bos=False, special=False)
+    return tokens[0] if len(tokens) == 1 else None
 
 
 _VOCAB_IDS: dict[tuple[str, str], list[int]] = {}   # (model path, which): token ids found once per model

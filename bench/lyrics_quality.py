@@ -9,6 +9,9 @@ that repeat another line (a chorus sung again is not a repeat), seconds per song
 and generated tokens behind them (which other work on the machine does not change). Then the default
 song, made the way `bandmate compose` makes it (no length asked; the lyrics step timed inside it):
 its duration and how many of the written sections it sings. Rhyme rate and theme similarity come with 95% bootstrap intervals over requests.
+With --naturalness, also how natural the lines are to the embedded model (mean log-probability per token
+of a song's lines read as its reply to "Write the lyrics of a song about ..."; higher is more natural,
+and rhymes chosen for a line's end cost some), scored after all songs are timed.
 Targets (issue 17): rhyme rate >= 0.7, spread <= 2, no looping lines, lyrics step <= 20 s on 2 cores.
 
     python bench/lyrics_quality.py                 # all 30 requests, both methods
@@ -172,6 +175,30 @@ def score(request: Request, lyrics: Lyrics, seconds: float, calls: int = 0, toke
                        theme_similarity(request.prompt, lyrics), seconds, len(lines), calls, tokens)
 
 
+def naturalness(songs: list[tuple[str, Lyrics]]) -> list[float]:
+    """Mean log-probability per token of each song's lines (a chorus once) under the embedded model, as its
+    reply to a request for the song: a second copy of the model that keeps every position's logits."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    from assistant.model_files import embedded_model_path
+    from core.settings import get_settings
+
+    model = Llama(str(embedded_model_path(get_settings().models_dir)), n_ctx=1024, logits_all=True, verbose=False)
+    out = []
+    for prompt, lyrics in songs:
+        asked = model.tokenize(f"<|im_start|>user\nWrite the lyrics of a song about {prompt}.<|im_end|>\n"
+                               "<|im_start|>assistant\n".encode(), add_bos=False, special=True)
+        text = "\n".join(ln for lines in unique_sections(lyrics) for ln in lines)
+        reply = model.tokenize(text.encode(), add_bos=False, special=False)
+        model.reset()
+        model.eval(asked + reply)
+        logits = np.asarray(model.scores[len(asked) - 1: len(asked) + len(reply) - 1], dtype=np.float64)
+        logprobs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        out.append(float(np.mean(logprobs[np.arange(len(reply)), reply])))
+    return out
+
+
 def bootstrap(values: list[float], rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
     """A 95% bootstrap interval of the mean."""
     rng = random.Random(seed)
@@ -193,9 +220,11 @@ def default_song(request: Request, llm, method: str, seed: int) -> tuple[Lyrics,
     return song.lyrics, dict(song.timings)["lyrics"], (song.duration_seconds, sung, len(song.lyrics.sections))
 
 
-def print_table(results: dict[str, list[LyricsScore]], songs: dict[str, list[tuple[float, int, int]]]) -> None:
+def print_table(results: dict[str, list[LyricsScore]], songs: dict[str, list[tuple[float, int, int]]],
+                natural: dict[str, list[float]] | None = None) -> None:
     head = (f"{'method':<12}{'songs':>6}{'rhyme rate [95% CI]':>24}{'spread':>8}{'distinct-2':>11}"
-            f"{'theme [95% CI]':>22}{'repeated':>9}{'s/song med':>11}{'s max':>7}{'calls':>7}{'tokens':>8}")
+            f"{'theme [95% CI]':>22}{'repeated':>9}{'s/song med':>11}{'s max':>7}{'calls':>7}{'tokens':>8}"
+            + (f"{'natural':>9}" if natural else ""))
     print(head)
     for method, rows in results.items():
         rates, themes = [r.rhyme_rate for r in rows], [r.theme for r in rows]
@@ -209,7 +238,8 @@ def print_table(results: dict[str, list[LyricsScore]], songs: dict[str, list[tup
               f"{statistics.fmean(themes):>8.2f} [{tlo:.2f}, {thi:.2f}]  "
               f"{statistics.fmean(r.repeated_share for r in rows):>9.2f}"
               f"{statistics.median(r.seconds for r in rows):>11.1f}{max(r.seconds for r in rows):>7.1f}"
-              f"{statistics.fmean(r.calls for r in rows):>7.1f}{statistics.fmean(r.tokens for r in rows):>8.0f}")
+              f"{statistics.fmean(r.calls for r in rows):>7.1f}{statistics.fmean(r.tokens for r in rows):>8.0f}"
+              + (f"{statistics.fmean(natural[method]):>9.2f}" if natural else ""))
     if songs:
         print(f"\n{'method':<12}{'default song s (median, min-max)':>34}{'sections sung / written':>26}")
         for method, rows in songs.items():
@@ -229,7 +259,10 @@ def main() -> None:
                         help="write the lyrics alone (with --fixes/--candidates), not the default song around them")
     parser.add_argument("--fixes", type=int, default=CraftOptions().max_fixes, help="crafted: fix calls per song")
     parser.add_argument("--candidates", type=int, default=CraftOptions().candidates, help="crafted: lines per fix")
+    parser.add_argument("--by-ear", action="store_true", help="crafted: swap a line's last word by ear first")
     parser.add_argument("--show", action="store_true", help="print each song's lyrics")
+    parser.add_argument("--naturalness", action="store_true",
+                        help="score how natural the lines are to the embedded model (after the timings)")
     args = parser.parse_args()
     if args.threads:
         os.environ["BANDMATE_N_THREADS"] = str(args.threads)
@@ -239,9 +272,10 @@ def main() -> None:
     llm = ChatTextGenerator(make_chat_model(get_settings()))
     llm.generate("Say OK.", max_tokens=2)  # load the model outside the timings
     requests = read_requests()[: args.n]
-    options = CraftOptions(candidates=args.candidates, max_fixes=args.fixes)
+    options = CraftOptions(candidates=args.candidates, max_fixes=args.fixes, swap_by_ear=args.by_ear)
     results: dict[str, list[LyricsScore]] = {}
     songs: dict[str, list[tuple[float, int, int]]] = {}
+    written: dict[str, list[tuple[str, Lyrics]]] = {}
     for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
         for i, request in enumerate(requests):
             counting = CountingGenerator(llm)
@@ -255,6 +289,7 @@ def main() -> None:
                 lyrics, seconds, song = default_song(request, counting, method, args.seed + i)
                 songs.setdefault(method, []).append(song)
             row = score(request, lyrics, seconds, counting.calls, counting.tokens)
+            written.setdefault(method, []).append((request.prompt, lyrics))
             results.setdefault(method, []).append(row)
             print(f"[{method} {i + 1}/{len(requests)}] {request.genre}: {lyrics.title!r} rhyme {row.rhyme_rate:.2f} "
                   f"spread {row.spread} theme {row.theme:.2f} {row.seconds:.1f} s, {row.calls} calls, {row.tokens} tokens",
@@ -263,7 +298,8 @@ def main() -> None:
                 print(f"\n# {request.prompt} ({request.genre}, {method})\n{lyrics.title}\n{lyrics.text()}\n",
                       file=sys.stderr)
     print(f"\n{llm.name}, {len(requests)} requests, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print_table(results, songs)
+    natural = {method: naturalness(pairs) for method, pairs in written.items()} if args.naturalness else None
+    print_table(results, songs, natural)
 
 
 if __name__ == "__main__":

@@ -66,9 +66,9 @@ def embedding_similarity(predictions: list[str], references: list[str]) -> float
 def _embed(texts: tuple[str, ...]):
     """Unit MiniLM embeddings, cached so the references are encoded once per run."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tools.models.encoder import load_encoder
+    from tools.models.encoder import embed_texts
 
-    return load_encoder().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=64)
+    return embed_texts(list(texts))
 
 
 def score(predictions: list[str], references: list[str]) -> dict[str, float | None]:

@@ -7,8 +7,11 @@ so tools never know which LLM they talk to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
+
+# For each line of a reply being written: the words it should end on, given the reply's lyric lines before it.
+Endings = Callable[[list[str]], Sequence[str]]
 
 
 @runtime_checkable
@@ -27,9 +30,11 @@ class TextGenerator(Protocol):
         seed: int | None = None,
         repeat_penalty: float | None = None,
         min_tokens: int = 0,
+        endings: Endings | None = None,
     ) -> str:
         """Return the model's completion of ``prompt`` (plain text, no chat markup), at least ``min_tokens``
-        long where the backend can hold the end back (the embedded model can; a server only reads the prompt)."""
+        long where the backend can hold the end back, its lines leaning toward ending on the words ``endings``
+        names (the embedded model can do both; a server only reads the prompt)."""
         ...
 
 

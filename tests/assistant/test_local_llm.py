@@ -279,3 +279,21 @@ def test_embedded_model_writes_at_least_min_tokens(local_model):
     count = local_model.count_tokens
     assert count(short) < 40 <= count(held) + 1           # +1: the first token may merge on re-tokenising
     assert "<|im_end|>" not in held and "<|endoftext|>" not in held
+
+
+@pytest.mark.slow
+def test_embedded_model_lines_lean_toward_the_endings_asked_for(local_model):
+    from assistant.llm import ChatTextGenerator
+    from tools.songwriting.prosody import end_word, rhymes
+
+    llm = ChatTextGenerator(local_model)
+    wanted = ["night", "light", "bright", "tonight", "right", "fight", "sight", "flight"]
+    ask = dict(system="You are a songwriter. Reply with lyric lines only.", max_tokens=90, temperature=0.8)
+    prompt = "Write 6 short lines of a song about a long drive home after a concert, ending with night or light."
+
+    def rhymed(reply: str) -> int:
+        return sum(rhymes("night", ln) or end_word(ln) in wanted for ln in reply.splitlines() if ln.strip())
+
+    plain = sum(rhymed(llm.generate(prompt, seed=s, **ask)) for s in range(3))
+    leaning = sum(rhymed(llm.generate(prompt, seed=s, endings=lambda lines: wanted, **ask)) for s in range(3))
+    assert leaning > plain + 2, (plain, leaning)

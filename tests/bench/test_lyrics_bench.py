@@ -21,6 +21,7 @@ from lyrics_quality import (  # noqa: E402
     bootstrap,
     default_song,
     distinct_2,
+    naturalness,
     parallel_spread,
     read_requests,
     repeated_share,
@@ -91,3 +92,15 @@ def test_the_default_song_is_made_as_compose_makes_it_and_sings_every_written_se
     assert [s.label for s in lyrics.sections] == ["Verse 1", "Chorus", "Verse 2", "Chorus", "Bridge", "Chorus"]
     assert sung == written == 6 and counting.calls == len(WHOLE_SONG)
     assert seconds >= 0 and 100 <= duration <= 240
+
+
+@pytest.mark.slow
+def test_naturalness_prefers_lines_that_make_sense_to_the_same_words_shuffled():
+    shuffled = parse_lyrics("""[Verse 1]
+night empty at the streets I walk
+own closed on my the door I'm is
+light little searching a for
+home my from way a long
+""")
+    sensible, salad = naturalness([("leaving home", SONG), ("leaving home", shuffled)])
+    assert sensible < 0 and salad < 0 and sensible > salad + 1.0

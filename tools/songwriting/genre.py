@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import ToolError
 from tools import PROMPTS_DIR
-from tools.models.encoder import load_encoder, lyric_chunks
+from tools.models.encoder import embed_texts, lyric_chunks
 from tools.music.genres import _DESCRIPTIONS, GENRES, GenreScore
 
 # Fitted by bench/genre_eval.py --fit on the even-numbered snippets of each genre in bench/data/genre_dev.csv.
@@ -76,10 +76,9 @@ class GenreMatch:
 @functools.lru_cache(maxsize=1)
 def _genre_prototypes() -> np.ndarray:
     """One unit vector per genre: the mean embedding of its descriptions."""
-    encoder = load_encoder()
     rows = []
     for genre in GENRES:
-        emb = encoder.encode(_DESCRIPTIONS[genre], normalize_embeddings=True, convert_to_numpy=True)
+        emb = embed_texts(list(_DESCRIPTIONS[genre]))
         mean = emb.mean(axis=0)
         rows.append(mean / np.linalg.norm(mean))
     return np.stack(rows)
@@ -88,7 +87,7 @@ def _genre_prototypes() -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _not_lyrics_prototypes() -> np.ndarray:
     """One unit vector per description in ``NOT_LYRICS``."""
-    return load_encoder().encode(list(NOT_LYRICS), normalize_embeddings=True, convert_to_numpy=True)
+    return embed_texts(list(NOT_LYRICS))
 
 
 def _rank(vector: np.ndarray, temperature: float) -> list[GenreScore]:
@@ -123,7 +122,7 @@ def lyrics_vector(lyrics_text: str) -> np.ndarray:
     chunks = lyric_chunks(lyrics_text)
     if not chunks:
         raise ToolError("There are no lyrics to classify; give some lines of lyrics.")
-    mean = load_encoder().encode(chunks, normalize_embeddings=True, convert_to_numpy=True).mean(axis=0)
+    mean = embed_texts(chunks).mean(axis=0)
     return mean / np.linalg.norm(mean)
 
 
@@ -238,7 +237,7 @@ def resolve_genre(name: str, *, use_encoder: bool = True) -> GenreMatch:
             genre = vocabulary[close[0]]
         elif use_encoder:
             try:
-                vector = load_encoder().encode([f"{name} music"], normalize_embeddings=True, convert_to_numpy=True)[0]
+                vector = embed_texts([f"{name} music"])[0]
                 genre = _rank(vector, 0.05)[0].genre
             except ToolError:
                 genre = "pop"

@@ -1,9 +1,11 @@
 """Lyrics written the way a songwriter works, so that a small model (the embedded 1.5B) writes songs, not
 prose: plan the song (title, hook line, images), draft it section by section, then fix the lines that
-miss the rhyme scheme, run long or short against the parallel lines, or repeat. A line that misses its
-rhyme first tries swapping its last word for a rhyme the model itself finds natural there (its own
-probabilities, no new text: the embedded model only); else a few candidate lines ending on suggested
-rhymes are sampled and the best kept.
+miss the rhyme scheme, run long or short against the parallel lines, or repeat: a few candidate lines
+ending on suggested rhymes are sampled and the best kept. Every line the embedded model writes leans
+toward the rhymes it needs (``endings`` of :class:`core.textgen.TextGenerator`: those words' tokens made
+likelier once the line is under way), since asked in words for a line "ENDING with one of: ..." a 1.5B
+model mostly ignores the list. Optionally (:class:`CraftOptions`), a line's last word is first swapped for
+a rhyme the model itself finds natural there.
 
 Rhymes and syllables are checked with :mod:`tools.songwriting.prosody` (CMU Pronouncing Dictionary),
 staying on theme with the sentence encoder. A fix costs one short call; :class:`CraftOptions` caps them,
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from core.errors import ToolError
-from core.textgen import EndingScorer, TextGenerator
+from core.textgen import Endings, EndingScorer, TextGenerator
 from tools import PROMPTS_DIR
 from tools.songwriting.lyric_theme import ThemeScorer
 from tools.songwriting.lyrics import Lyrics, LyricSection, make_line, parse_lyrics
@@ -41,12 +43,15 @@ REPEAT_PENALTY = 1.15
 
 @dataclass(frozen=True)
 class CraftOptions:
-    """How hard to work on the lines: candidates sampled per fix, fix calls per song, syllables of slack."""
+    """How hard to work on the lines: candidates sampled per fix, fix calls per song, syllables of slack, and
+    whether a line's last word may first be swapped by ear (measured in bench/lyrics_quality.py: with the
+    fix calls leaning toward their rhymes, two more fix calls rhyme more, and sooner, than the swaps)."""
 
-    candidates: int = 3
-    max_fixes: int = 6
+    candidates: int = 2
+    max_fixes: int = 8
     syllable_slack: int = 2
     lines: int = 4           # lines of a verse or chorus (a bridge has half)
+    swap_by_ear: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,11 +83,12 @@ class _Writer:
     def ending_scores(self, before: list[str], prefix: str, words: list[str]) -> list[float] | None:
         """How natural each word is as the end of ``prefix`` (a line cut before its last word) in the section
         drafted from :attr:`section_prompt`; None when the model cannot score."""
-        if not isinstance(self.llm, EndingScorer) or not self.section_prompt:
+        if not self.options.swap_by_ear or not isinstance(self.llm, EndingScorer) or not self.section_prompt:
             return None
         return self.llm.ending_logprobs(self.section_prompt, "\n".join([*before, prefix]), words, system=_system())
 
-    def ask(self, template: str, max_tokens: int, temperature: float = 0.8, **fields: str) -> str:
+    def ask(self, template: str, max_tokens: int, temperature: float = 0.8, endings: Endings | None = None,
+            **fields: str) -> str:
         prompt = (PROMPTS_DIR / template).read_text(encoding="utf-8").format(
             theme=self.theme, genre_words=self.genre_words, details=self.details, title=self.title or "untitled",
             **fields)
@@ -90,7 +96,7 @@ class _Writer:
         self.calls += 1
         self.last_prompt = prompt
         return self.llm.generate(prompt, system=_system(), max_tokens=max_tokens, temperature=temperature,
-                                 seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY)
+                                 seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY, endings=endings)
 
 
 def _system() -> str:
@@ -103,7 +109,11 @@ def _reply_lines(reply: str) -> list[str]:
         parsed = parse_lyrics(reply, from_model=True)
     except ToolError:
         return []
-    return [ln.text for s in parsed.sections for ln in s.lines if len(ln.text.split()) >= 3]
+    return [ln.text for s in parsed.sections for ln in s.lines
+            if len(ln.text.split()) >= 3 and not _WORD_LIST.fullmatch(ln.text)]
+
+
+_WORD_LIST = re.compile(r"\W*(\w+\W*,\s*){2,}\w+\W*")   # "Mine, time, wine, sign": rhymes asked for, echoed
 
 
 def plan_song(writer: _Writer, title: str | None) -> SongPlan:
@@ -143,7 +153,7 @@ def write_crafted(brief_theme: str, details: str, llm: TextGenerator, *, structu
         kind = _kind(label)
         share = -(-total_fixes // (len(order) - done))   # a fair share of the fixes left
         writer.fixes_left = share
-        lines = _draft(writer, plan, hook, label, written)
+        lines = _draft(writer, plan, hook, label, written, schemes.get(kind, SCHEMES[0]))
         if kind == "chorus" and lines:
             hook = hook or lines[0]
             lines = [hook, *[ln for ln in lines if not repeats(ln, [hook])]]
@@ -171,8 +181,10 @@ def _kind(label: str) -> str:
     return "pre-chorus" if word.startswith("pre") else word
 
 
-def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict[str, list[str]]) -> list[str]:
-    """A first draft of the section, lines repeating the rest of the song left out."""
+def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict[str, list[str]],
+           scheme: str = "AABB") -> list[str]:
+    """A first draft of the section, its lines leaning toward rhymes in ``scheme`` (the embedded model), lines
+    repeating the rest of the song left out."""
     kind = _kind(label)
     count = writer.options.lines // 2 if kind == "bridge" else writer.options.lines
     first = next((ls for lbl, ls in written.items() if _kind(lbl) == kind), None)
@@ -182,11 +194,15 @@ def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict
              "bridge": "A new angle on the theme, before the last chorus."}.get(kind, "")
     if first:
         about += f" Lines as long as in the {next(lbl for lbl in written if _kind(lbl) == kind)}."
-    # Sections of another kind only: shown its earlier verse, a small model copies it line by line.
-    song = "\n".join(f"[{lbl}]\n" + "\n".join(ls) for lbl, ls in written.items() if ls and _kind(lbl) != kind)
+    # The chorus only: shown its earlier verse, a small model copies it line by line, and every section shown
+    # is read again (the bridge's draft read the whole song, ~200 tokens, ~3 s on 2 cores).
+    song = "\n".join(f"[{lbl}]\n" + "\n".join(ls) for lbl, ls in written.items()
+                     if ls and _kind(lbl) == "chorus" != kind)
     others = [ln for ls in written.values() for ln in ls]
+    scheme = scheme if count > 2 else "AA"
     for attempt in range(2):
         reply = writer.ask("lyrics_draft.md", max_tokens=14 * count + 12, temperature=0.85 - 0.15 * attempt,
+                           endings=_scheme_endings(scheme, others),
                            hook=hook or "(not yet written)",
                            images=", ".join(plan.images) or "your choice", song=song, label=label,
                            lines=str(count), syllables=str(syllables), about=about,
@@ -197,6 +213,22 @@ def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict
             writer.section_prompt = writer.last_prompt
             return lines
     return []
+
+
+def _scheme_endings(scheme: str, others: list[str]) -> Endings:
+    """For a section being drafted: the words each line should end on to rhyme with its partner in ``scheme``,
+    none for a line that opens a rhyme."""
+    partner = {j: i for i, j in rhyme_pairs(scheme)}
+
+    def endings(lines: list[str]) -> list[str]:
+        lyric = [ln for ln in lines if not re.match(r"^\W*\[|.*:$", ln)]
+        i = partner.get(len(lyric))
+        if i is None:
+            return []
+        used = {end_word(ln) for ln in [*lyric, *others]}
+        return [w for w in rhymes_for(end_word(lyric[i])) if w not in used]
+
+    return endings
 
 
 def _best_scheme(lines: list[str], count: int) -> str:
@@ -319,7 +351,9 @@ def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: 
     else:
         ending = "one of: " + ", ".join(writer.scorer.rank(list(_RHYMABLE))[:6])
     previous = before[-1] if before else writer.theme
+    lean = [w for w in rhymes_for(rhyme_with) if w not in " ".join(before).lower().split()] if rhyme_with else []
     reply = writer.ask("lyrics_fix.md", max_tokens=14 * writer.options.candidates + 6, temperature=0.9,
+                       endings=(lambda lines: lean) if lean else None,
                        section="\n".join(before[:-1]), count=str(writer.options.candidates),
                        previous=previous, syllables=str(syllables), ending=ending)
     return [ln for ln in _reply_lines(reply) if not repeats(ln, avoid)]
@@ -342,8 +376,10 @@ _PHRASE_STARTS = set("and but or so as at from to in on with for like when while
                      "because if into through across beneath under over the a an my your his her our their "
                      "this i you we he she they it there now tonight again".split())
 _FUNCTION_WORDS = set("a an the of to for by from with at in on into through my your our their his her its "
-                      "i you we they and but or so too do is are was".split())
+                      "i you we they and but or so too do is are was while when where that than if as".split())
 
+
+_TACKED_ON = re.compile(r"\w[,;:]\s+\w+\W*$")   # the line's last word alone after a comma
 
 _RHYMABLE = ("night", "home", "heart", "away", "free", "fire", "rain", "down", "alone", "tonight", "light", "know")
 
@@ -360,6 +396,8 @@ def _choose(writer: _Writer, options: list[str], rhyme_with: str, syllables: int
     def score(k: int) -> float:
         line = options[k]
         rhyme = 3.0 if not rhyme_with or rhymes(rhyme_with, line) else 0.0
+        if rhyme_with and _TACKED_ON.search(line):
+            rhyme -= 3.0                      # "we'll never return, learn": a rhyme tacked on is no rhyme
         meter = -0.5 * max(0, abs(line_syllables(line) - syllables) - 1)
         repeat = -5.0 if repeats(line, avoid) else 0.0
         return rhyme + meter + repeat + 2.0 * theme[k]

@@ -14,19 +14,22 @@ class ThemeScorer:
         self.theme = theme
         self._theme_vector = None
         self._available = True
+        self._scores: dict[str, float] = {}      # a song ranks the same rhyme words again and again
 
     def similarity(self, texts: list[str]) -> list[float]:
         """Similarity of each text to the theme, in [-1, 1]."""
         if not texts or not self._available:
             return [0.0] * len(texts)
+        new = list(dict.fromkeys(t for t in texts if t not in self._scores))
         try:
             if self._theme_vector is None:
                 self._theme_vector = embed_texts([self.theme])[0]
-            vectors = embed_texts(list(texts))
+            vectors = embed_texts(new) if new else []
         except ToolError:
             self._available = False
             return [0.0] * len(texts)
-        return [float(v @ self._theme_vector) for v in vectors]
+        self._scores.update((t, float(v @ self._theme_vector)) for t, v in zip(new, vectors))
+        return [self._scores[t] for t in texts]
 
     def rank(self, words: list[str]) -> list[str]:
         """``words``, the most on-theme first (ties keep their order)."""

@@ -142,13 +142,14 @@ class _ScoringGenerator(ScriptedTextGenerator):
         return [-1.0 if w in self.natural else -12.0 for w in words]
 
 
+BY_EAR = CraftOptions(swap_by_ear=True)   # off by default: fix calls leaning toward their rhymes did better
 VERSE_TO_SWAP = ("[Verse 1]\nWe packed the car before the dawn\nThe kitchen light was burning low\n"
                  "The dog was sleeping on the lawn\nAnd nobody said a single word\n")
 
 
 def test_an_unrhymed_last_word_is_swapped_by_ear_without_a_call():
     llm = _ScoringGenerator([PLAN, VERSE_TO_SWAP], natural={"know"})
-    lyrics = write_lyrics(BRIEF, llm, structure=("Verse 1",))
+    lyrics = write_lyrics(BRIEF, llm, structure=("Verse 1",), options=BY_EAR)
     lines = _texts(lyrics.sections[0])
     assert lines[3] == "And nobody said a single know" and check_scheme(lines, "ABAB").rate == 1.0
     assert len(llm.calls) == 2                                  # plan and draft: no fix call was needed
@@ -160,5 +161,29 @@ def test_an_unrhymed_last_word_is_swapped_by_ear_without_a_call():
 def test_no_swap_when_no_rhyme_is_natural_there_and_a_line_is_rewritten():
     fix = "The morning came and I had to go\nThe road\nA bird\n"
     llm = _ScoringGenerator([PLAN, VERSE_TO_SWAP, fix], natural=set())
-    lines = _texts(write_lyrics(BRIEF, llm, structure=("Verse 1",)).sections[0])
+    lines = _texts(write_lyrics(BRIEF, llm, structure=("Verse 1",), options=BY_EAR).sections[0])
     assert lines[3] == "The morning came and I had to go" and len(llm.calls) == 3 and llm.scored
+
+
+def test_without_the_swap_option_no_word_is_scored_and_the_line_is_rewritten():
+    fix = "The morning came and I had to go\nThe road\n"
+    llm = _ScoringGenerator([PLAN, VERSE_TO_SWAP, fix], natural={"know"})
+    lines = _texts(write_lyrics(BRIEF, llm, structure=("Verse 1",)).sections[0])
+    assert lines[3] == "The morning came and I had to go" and not llm.scored
+
+
+def test_every_line_of_a_call_leans_toward_the_rhymes_it_needs():
+    """The draft's lines lean toward rhymes of their partner in the scheme (none for a line that opens a
+    rhyme); a fix call's lines toward rhymes of the line they must rhyme with."""
+    fix = "The morning came and I had to go\nThe road\n"
+    llm = ScriptedTextGenerator([PLAN, VERSE_TO_SWAP, fix])
+    write_lyrics(BRIEF, llm, structure=("Verse 1",))
+    draft, fix_call = llm.calls[1], llm.calls[2]
+    lean = draft["endings"]                           # a first section is drafted toward AABB
+    assert lean([]) == [] and lean(["[Verse 1]"]) == []                   # a heading is not a line
+    second = lean(["[Verse 1]", "We packed the car before the dawn"])
+    assert second and all(rhymes("dawn", w) for w in second) and "dawn" not in second
+    assert lean(["We packed the car before the dawn", "The kitchen light was burning low"]) == []
+    words = fix_call["endings"](["anything"])
+    assert words and all(rhymes("low", w) for w in words) and "low" not in words
+
