@@ -383,8 +383,11 @@ def _processors(llama: Any, min_tokens: int, endings: Endings | None) -> Any:
     """The logits processors a completion asks for, or None."""
     import llama_cpp
 
-    found = ([_hold_end(llama, min_tokens)] if min_tokens else []) + ([_lean_to_endings(llama, endings)]
-                                                                       if endings else [])
+    found = []
+    if min_tokens:
+        found.append(_hold_end(llama, min_tokens))
+    if endings:
+        found.append(_lean_to_endings(llama, endings))
     return llama_cpp.LogitsProcessorList(found) if found else None
 
 

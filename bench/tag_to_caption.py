@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import random
 import sys
 import time
@@ -65,7 +64,6 @@ def embedding_similarity(predictions: list[str], references: list[str]) -> float
 @functools.lru_cache(maxsize=8)
 def _embed(texts: tuple[str, ...]):
     """Unit MiniLM embeddings, cached so the references are encoded once per run."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from tools.models.encoder import embed_texts
 
     return embed_texts(list(texts))

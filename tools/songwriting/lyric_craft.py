@@ -342,8 +342,9 @@ def _better_line(writer: _Writer, lines: list[str], j: int, i: int | None, sylla
 
 def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: int, avoid: list[str]) -> list[str]:
     """A few sampled lines to follow ``before``, ending on suggested rhymes of ``rhyme_with``."""
-    words = [w for w in rhymes_for(rhyme_with) if w not in " ".join(before).lower().split()] if rhyme_with else []
-    words = writer.scorer.rank(words)[:6] if words else []
+    sung = " ".join(before).lower().split()
+    fitting = [w for w in rhymes_for(rhyme_with) if w not in sung] if rhyme_with else []
+    words = writer.scorer.rank(fitting)[:6] if fitting else []    # named in the prompt; the lean uses them all
     if words:
         ending = "one of: " + ", ".join(words)
     elif rhyme_with:
@@ -351,9 +352,8 @@ def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: 
     else:
         ending = "one of: " + ", ".join(writer.scorer.rank(list(_RHYMABLE))[:6])
     previous = before[-1] if before else writer.theme
-    lean = [w for w in rhymes_for(rhyme_with) if w not in " ".join(before).lower().split()] if rhyme_with else []
     reply = writer.ask("lyrics_fix.md", max_tokens=14 * writer.options.candidates + 6, temperature=0.9,
-                       endings=(lambda lines: lean) if lean else None,
+                       endings=(lambda lines: fitting) if fitting else None,
                        section="\n".join(before[:-1]), count=str(writer.options.candidates),
                        previous=previous, syllables=str(syllables), ending=ending)
     return [ln for ln in _reply_lines(reply) if not repeats(ln, avoid)]
