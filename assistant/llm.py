@@ -21,7 +21,7 @@ from assistant.model_files import (
     embedded_model_path,
 )
 from core.settings import Settings
-from core.textgen import Endings
+from core.textgen import Endings, Until, cut_when
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -135,10 +135,12 @@ class ChatTextGenerator:
         repeat_penalty: float | None = None,
         min_tokens: int = 0,
         endings: Endings | None = None,
+        until: Until | None = None,
     ) -> str:
         """Complete ``prompt`` as one chat turn and return the text; the embedded model writes at least
-        ``min_tokens`` and leans each line toward the words ``endings`` names (OpenAI's API has no such
-        settings, so a server gets only what the prompt asks)."""
+        ``min_tokens``, leans each line toward the words ``endings`` names and stops once ``until`` holds for
+        its lines (OpenAI's API has no such settings, so a server gets only what the prompt asks, its reply
+        cut where ``until`` holds)."""
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
         kwargs: dict = {"max_tokens": max_tokens, "temperature": temperature}
         local = self.chat._llm_type == "bandmate-local-gguf"
@@ -148,6 +150,8 @@ class ChatTextGenerator:
             kwargs["min_tokens"] = min_tokens
         if endings is not None and local:
             kwargs["endings"] = endings
+        if until is not None and local:
+            kwargs["until"] = until
         if repeat_penalty is not None:
             if local:
                 kwargs["repeat_penalty"] = repeat_penalty
@@ -163,7 +167,9 @@ class ChatTextGenerator:
                 raise
             raise explained from exc
         content = reply.content
-        return content if isinstance(content, str) else "".join(str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)
+        text = content if isinstance(content, str) else "".join(
+            str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)
+        return cut_when(text, until)
 
     def ending_logprobs(self, prompt: str, reply_start: str, words: Sequence[str], *,
                         system: str | None = None) -> list[float] | None:

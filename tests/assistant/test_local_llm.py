@@ -297,3 +297,37 @@ def test_embedded_model_lines_lean_toward_the_endings_asked_for(local_model):
     plain = sum(rhymed(llm.generate(prompt, seed=s, **ask)) for s in range(3))
     leaning = sum(rhymed(llm.generate(prompt, seed=s, endings=lambda lines: wanted, **ask)) for s in range(3))
     assert leaning > plain + 2, (plain, leaning)
+
+
+@pytest.mark.slow
+def test_embedded_model_stops_once_until_holds(local_model):
+    from assistant.llm import ChatTextGenerator
+    from assistant.timing import MODEL_CLOCK
+    from core.textgen import lyric_lines
+
+    llm = ChatTextGenerator(local_model)
+    ask = dict(system="You are a songwriter. Reply with lyric lines only.", max_tokens=120, temperature=0.0, seed=0)
+    prompt = "Write 8 lines of a song about a lighthouse keeper."
+    whole = llm.generate(prompt, **ask)
+    before = MODEL_CLOCK.snapshot().get("generated_tokens", 0)
+    two = llm.generate(prompt, until=lambda lines: len(lines) >= 2, **ask)
+    written = MODEL_CLOCK.snapshot().get("generated_tokens", 0) - before
+    assert len(lyric_lines(whole + "\n")) > 2 and len(lyric_lines(two + "\n")) == 2
+    assert written < local_model.count_tokens(whole) / 2      # it stopped writing, not only cut the text
+
+
+@pytest.mark.slow
+def test_embedded_model_reads_again_only_what_an_earlier_prompt_did_not_share(local_model):
+    """Three calls A, B, A+more: the third starts like the first, not the second, and reads only the rest."""
+    from assistant.llm import ChatTextGenerator
+    from assistant.timing import MODEL_CLOCK
+
+    llm = ChatTextGenerator(local_model)
+    sheet = "Song: a folk song about a lighthouse keeper.\n" + "Images: fog, lamp, gulls, the night shift. " * 8
+    ask = dict(system="You are a songwriter.", max_tokens=8, temperature=0.0, seed=0)
+    llm.generate(sheet + "\nTask: a title.", **ask)
+    llm.generate("Name a colour.", **ask)
+    before = MODEL_CLOCK.snapshot().get("prompt_tokens", 0)
+    llm.generate(sheet + "\nTask: a hook line.", **ask)
+    read = MODEL_CLOCK.snapshot().get("prompt_tokens", 0) - before
+    assert read < 40 < local_model.count_tokens(sheet), read

@@ -83,6 +83,13 @@ def test_text_generator_uses_the_same_endpoint(tmp_path, stub_server):
     assert sent["messages"][0] == {"role": "system", "content": "you are a songwriter"}
 
 
+def test_a_servers_reply_is_cut_where_until_holds(tmp_path, stub_server):
+    url, _ = stub_server([{"text": "[Verse]\nline one here\nline two here\nline three here"}])
+    gen = ChatTextGenerator(make_chat_model(openai_settings(tmp_path, base_url=url)))
+    out = gen.generate("write two lines", max_tokens=50, until=lambda lines: len(lines) >= 2)
+    assert out == "[Verse]\nline one here\nline two here"
+
+
 def test_wrong_api_key_is_one_sentence(tmp_path, stub_server):
     url, _ = stub_server([{"text": "never"}], api_key="right-key")
     assistant = Assistant(openai_settings(tmp_path, base_url=url, api_key="wrong-key"), tools=["render_music"])

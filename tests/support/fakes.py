@@ -29,8 +29,10 @@ class ScriptedTextGenerator:
         repeat_penalty: float | None = None,
         min_tokens: int = 0,
         endings=None,
+        until=None,
     ) -> str:
         self.calls.append({"prompt": prompt, "system": system, "max_tokens": max_tokens,
                            "temperature": temperature, "seed": seed, "repeat_penalty": repeat_penalty,
-                           "min_tokens": min_tokens, "endings": endings})
+                           "min_tokens": min_tokens, "endings": endings,
+                           "until": until})
         return self.replies[min(len(self.calls) - 1, len(self.replies) - 1)]

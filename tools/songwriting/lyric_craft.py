@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from core.errors import ToolError
-from core.textgen import Endings, EndingScorer, TextGenerator
+from core.textgen import Endings, EndingScorer, TextGenerator, Until
 from tools import PROMPTS_DIR
 from tools.songwriting.lyric_theme import ThemeScorer
 from tools.songwriting.lyrics import Lyrics, LyricSection, make_line, parse_lyrics
@@ -88,7 +88,7 @@ class _Writer:
         return self.llm.ending_logprobs(self.section_prompt, "\n".join([*before, prefix]), words, system=_system())
 
     def ask(self, template: str, max_tokens: int, temperature: float = 0.8, endings: Endings | None = None,
-            **fields: str) -> str:
+            until: Until | None = None, **fields: str) -> str:
         prompt = (PROMPTS_DIR / template).read_text(encoding="utf-8").format(
             theme=self.theme, genre_words=self.genre_words, details=self.details, title=self.title or "untitled",
             **fields)
@@ -96,7 +96,8 @@ class _Writer:
         self.calls += 1
         self.last_prompt = prompt
         return self.llm.generate(prompt, system=_system(), max_tokens=max_tokens, temperature=temperature,
-                                 seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY, endings=endings)
+                                 seed=self.seed + self.calls, repeat_penalty=REPEAT_PENALTY, endings=endings,
+                                 until=until)
 
 
 def _system() -> str:
@@ -202,7 +203,7 @@ def _draft(writer: _Writer, plan: SongPlan, hook: str, label: str, written: dict
     scheme = scheme if count > 2 else "AA"
     for attempt in range(2):
         reply = writer.ask("lyrics_draft.md", max_tokens=14 * count + 12, temperature=0.85 - 0.15 * attempt,
-                           endings=_scheme_endings(scheme, others),
+                           endings=_scheme_endings(scheme, others), until=_lines(count),
                            hook=hook or "(not yet written)",
                            images=", ".join(plan.images) or "your choice", song=song, label=label,
                            lines=str(count), syllables=str(syllables), about=about,
@@ -229,6 +230,11 @@ def _scheme_endings(scheme: str, others: list[str]) -> Endings:
         return [w for w in rhymes_for(end_word(lyric[i])) if w not in used]
 
     return endings
+
+
+def _lines(count: int) -> Until:
+    """Enough once ``count`` lines are written."""
+    return lambda lines: len(lines) >= count
 
 
 def _best_scheme(lines: list[str], count: int) -> str:
@@ -354,6 +360,7 @@ def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: 
     previous = before[-1] if before else writer.theme
     reply = writer.ask("lyrics_fix.md", max_tokens=14 * writer.options.candidates + 6, temperature=0.9,
                        endings=(lambda lines: fitting) if fitting else None,
+                       until=_lines(writer.options.candidates),
                        section="\n".join(before[:-1]), count=str(writer.options.candidates),
                        previous=previous, syllables=str(syllables), ending=ending)
     return [ln for ln in _reply_lines(reply) if not repeats(ln, avoid)]
