@@ -456,10 +456,10 @@ def _lean_to_endings(llama: Any, endings: Endings) -> Any:
         if not start:
             start.append(len(input_ids))
         text = llama.detokenize(list(input_ids[start[0]:])).decode("utf-8", errors="ignore")
-        *done, current = text.split("\n")
+        current = text.split("\n")[-1]
         if len(current.split()) < LEAN_AFTER_WORDS or current.rstrip().endswith((",", ".", "!", "?", ";")):
             return scores           # after a phrase has ended, a rhyme word would only be tacked on
-        lines = tuple(ln.strip() for ln in done if ln.strip())
+        lines = tuple(lyric_lines(text))
         if lines not in wanted:
             wanted[lines] = sorted({_first_word_token(llama, w) for w in endings(list(lines))} - {None})
         if wanted[lines]:

@@ -222,7 +222,7 @@ def _scheme_endings(scheme: str, others: list[str]) -> Endings:
     partner = {j: i for i, j in rhyme_pairs(scheme)}
 
     def endings(lines: list[str]) -> list[str]:
-        lyric = [ln for ln in lines if not re.match(r"^\W*\[|.*:$", ln)]
+        lyric = lines                 # the reply's lyric lines so far, headings left out
         i = partner.get(len(lyric))
         if i is None:
             return []
