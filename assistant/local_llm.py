@@ -43,6 +43,7 @@ from assistant.tool_calls import (
     _text_of,
     _tools_still_allowed,
     drop_ungrounded_args,
+    offered_arguments,
     parse_tool_reply,
     tool_call_schema,
     tools_prompt,
@@ -260,7 +261,8 @@ class ChatLocalGGUF(BaseChatModel):
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _grammar(self, tools: Sequence[dict]) -> Any:
-        key = json.dumps([t["function"]["name"] for t in tools])
+        key = json.dumps([(t["function"]["name"], sorted((t["function"].get("parameters") or {}).get("properties") or {}))
+                          for t in tools])
         if key not in self.grammar_cache:
             from llama_cpp import LlamaGrammar
 
@@ -334,7 +336,7 @@ class ChatLocalGGUF(BaseChatModel):
             # ~20 s on 2 cores), so the tool's words are the reply; a larger model behind an OpenAI-compatible
             # server still writes its own.
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=_tool_words(messages)))])
-        allowed = _tools_still_allowed(messages, tools)
+        allowed = offered_arguments(_tools_still_allowed(messages, tools), _last_user_text(messages))
         prompt = self.build_prompt(messages, tools, reserve=self.tool_call_max_tokens)
         raw = self._complete(prompt, max_tokens=self.tool_call_max_tokens, temperature=temperature,
                              grammar=self._grammar(allowed), system=prompt[: prompt.index(_IM_END)])

@@ -162,6 +162,35 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
     return allowed
 
 
+def offered_arguments(tools: Sequence[dict], user_text: str) -> list[dict]:
+    """``tools`` with the optional arguments the message cannot fill taken out of what the model may write:
+    the embedded model fills every field with guesses (a whole verse in ``lyrics``, a key, a tempo: ~65 tokens,
+    ~3 s on 2 cores, for "write me a sad folk song") that :func:`drop_ungrounded_args` then throws away. Out go
+    an optional ``lyrics`` when the message holds no passage, a number when it holds no number, and a yes/no
+    (never grounded)."""
+    words = _words(user_text)
+    has_number = any(w.isdigit() or w in _NUMBER_WORDS for w in words)
+    has_passage = _has_passage(user_text)
+
+    def unfillable(name: str, prop: dict) -> bool:
+        kinds = {prop.get("type")} | {alt.get("type") for alt in prop.get("anyOf", [])}
+        kinds.discard(None)
+        kinds.discard("null")
+        return ((name == "lyrics" and not has_passage) or kinds == {"boolean"}
+                or (bool(kinds) and kinds <= {"integer", "number"} and not has_number))
+
+    offered = []
+    for tool in tools:
+        params = tool["function"].get("parameters") or {}
+        required = set(params.get("required") or [])
+        props = params.get("properties") or {}
+        kept = {k: v for k, v in props.items() if k in required or not unfillable(k, v)}
+        if len(kept) < len(props):
+            tool = {**tool, "function": {**tool["function"], "parameters": {**params, "properties": kept}}}
+        offered.append(tool)
+    return offered
+
+
 def _state_shown(messages: Sequence[BaseMessage]) -> str:
     """The state message shown just before the user's words in this turn ("" when the conversation has none)."""
     users = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage) and m.name != STATE_MESSAGE]

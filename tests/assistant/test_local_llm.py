@@ -14,6 +14,7 @@ from assistant.tool_calls import (
     RESPOND,
     _tools_still_allowed,
     drop_ungrounded_args,
+    offered_arguments,
     parse_tool_reply,
     tool_call_schema,
     tools_prompt,
@@ -71,6 +72,26 @@ def test_guessed_optional_arguments_are_dropped():
     kept = drop_ungrounded_args({"prompt": "x", "length_seconds": 180, "key": "E minor"}, schema,
                                 "a three minute song in E minor")
     assert kept == {"prompt": "x", "length_seconds": 180, "key": "E minor"}
+
+
+def test_the_model_is_not_offered_arguments_the_message_cannot_fill(openai_tools):
+    """What drop_ungrounded_args would throw away is not written at all: no invented verse, tempo or yes/no."""
+    def offered(text: str) -> dict:
+        compose = next(t for t in offered_arguments(openai_tools, text) if t["function"]["name"] == "compose_song")
+        return compose["function"]["parameters"]["properties"]
+
+    plain = offered("write me a sad folk song about leaving home")
+    assert "prompt" in plain and "genre" in plain and "key" in plain
+    assert "lyrics" not in plain and "tempo" not in plain and "length_seconds" not in plain
+    assert not any(v.get("type") == "boolean" for v in plain.values())
+    assert "tempo" in offered("a folk song at 90 bpm") and "length_seconds" in offered("a two minute song")
+    assert "lyrics" in offered("put these lyrics to music:\nwe ride at dawn\nthe road is long\nand home is gone")
+    full = next(t for t in openai_tools if t["function"]["name"] == "compose_song")["function"]["parameters"]
+    assert "lyrics" in full["properties"] and "tempo" in full["properties"]     # the tools themselves unchanged
+    schema = tool_call_schema(offered_arguments(openai_tools, "hi"))
+    for option in schema["anyOf"][:-1]:                                        # required arguments always stay
+        args = option["properties"]["arguments"]
+        assert set(args.get("required", [])) <= set(args.get("properties", {}))
 
 
 def test_a_theme_copied_from_a_tool_description_becomes_the_users_words():
