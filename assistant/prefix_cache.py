@@ -34,9 +34,6 @@ class PrefixStates:
         self.min_gain = min_gain
         self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def save(self, llama: Any) -> None:
         """Keep the model's current state (its evaluated tokens, KV cache)."""
         import llama_cpp

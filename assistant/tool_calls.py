@@ -164,8 +164,8 @@ def _tools_still_allowed(messages: Sequence[BaseMessage], tools: Sequence[dict])
 
 def offered_arguments(tools: Sequence[dict], user_text: str) -> list[dict]:
     """``tools`` with the optional arguments the message cannot fill taken out of what the model may write:
-    the embedded model fills every field with guesses (a whole verse in ``lyrics``, a key, a tempo: ~65 tokens,
-    ~3 s on 2 cores, for "write me a sad folk song") that :func:`drop_ungrounded_args` then throws away. Out go
+    the embedded model fills every field with guesses (a whole verse in ``lyrics``, a tempo, a length, a seed:
+    ~80 tokens, ~4 s on 2 cores, for "write me a sad folk song") that :func:`drop_ungrounded_args` then throws away. Out go
     an optional ``lyrics`` when the message holds no passage, a number when it holds no number, and a yes/no
     (never grounded)."""
     words = _words(user_text)
