@@ -9,6 +9,7 @@ which copes with small models' chatter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,12 +54,29 @@ class LyricsBrief:
 
     @property
     def theme(self) -> str:
-        return (self.prompt or self.title or "a song about life").strip()
+        """What the song is about: the request without its framing ("write me a sad folk song about leaving
+        home" is about "leaving home"; the model was told it was writing "a sad folk song about write me a sad
+        folk song about leaving home", and sang of sad folk songs)."""
+        asked = _SONG_ABOUT.match((self.prompt or "").strip())
+        theme = asked.group("theme") if asked else self.prompt
+        return (theme or self.title or "a song about life").strip().rstrip(".!?").strip()
 
     @property
     def genre_words(self) -> str:
-        """Mood and genre as words before "song" ("sad folk "), empty when neither is given."""
-        return "".join(f"{w} " for w in (self.mood, *self.subgenres, self.genre) if w)
+        """Mood and genre as words before "song" ("sad folk "): the brief's, else the request's own ("a sad folk
+        song about ..."); empty when there are none."""
+        given = [w for w in (self.mood, *self.subgenres, self.genre) if w]
+        asked = _SONG_ABOUT.match((self.prompt or "").strip())
+        if not given and asked and len(asked.group("words").split()) <= 4:
+            given = asked.group("words").split()
+        return "".join(f"{w} " for w in given)
+
+
+# "write me a sad folk song about leaving home", "A rock song on losing the farm", "song about rain"
+_SONG_ABOUT = re.compile(
+    r"^(?:(?:please\s+)?(?:can you\s+|could you\s+)?(?:write|make|compose|create|give|sing)\s+(?:me\s+|us\s+)?)?"
+    r"(?:(?:a|an|the|some|one)\s+)?(?P<words>(?:[\w&'-]+\s+)*?)(?:song|tune|lyrics)s?\s+(?:about|of|on)\s+"
+    r"(?P<theme>\S.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _system() -> str:

@@ -50,7 +50,28 @@ def test_a_whole_song_is_planned_drafted_and_fixed():
     assert "as long as in the Verse 1" in prompts[3]
     fix = prompts[4]
     assert "I count the houses one by one" in fix and "ENDING with one of:" in fix and "sun" in fix.split("ENDING")[1]
+    assert fix.index("I count the houses") < fix.index("Task:") and "come next" in fix   # not a line to echo
     assert len({c["seed"] for c in llm.calls}) == 6
+
+
+@pytest.mark.parametrize("request_text, theme, genre_words", [
+    ("write me a sad folk song about leaving home", "leaving home", "sad folk "),
+    ("Can you write an upbeat pop song about summer love?", "summer love", "upbeat pop "),
+    ("a song of hope", "hope", ""),
+    ("leaving my small town for the city", "leaving my small town for the city", ""),
+    ("a story about my dog", "a story about my dog", ""),
+])
+def test_the_theme_is_the_request_without_its_framing(request_text, theme, genre_words):
+    brief = LyricsBrief(prompt=request_text)
+    assert (brief.theme, brief.genre_words) == (theme, genre_words)
+    assert LyricsBrief(prompt=request_text, genre="rock").genre_words == "rock "   # the brief's genre wins
+
+
+def test_a_request_in_a_sentence_is_asked_of_the_model_as_its_theme():
+    llm = ScriptedTextGenerator(list(WHOLE_SONG))
+    write_lyrics(LyricsBrief(prompt="write me a sad folk song about leaving home"), llm, seed=2)
+    assert "a sad folk song about leaving home." in llm.calls[0]["prompt"]
+    assert all("write me" not in c["prompt"] and c["prompt"].count("song about") == 1 for c in llm.calls)
 
 
 def test_fixes_are_capped_so_the_lyrics_step_stays_short():
