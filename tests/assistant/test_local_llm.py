@@ -278,6 +278,22 @@ def test_earlier_turns_are_read_in_brief_and_the_current_turn_whole():
     assert len(long[1].content) <= 160 and long[1].content.endswith("…")
 
 
+def test_an_earlier_reply_that_was_the_tools_own_words_is_not_read_twice():
+    from assistant.local_llm import compact_history
+
+    call = AIMessage(content="", tool_calls=[{"name": "compose_song", "args": {"prompt": "a folk song"}, "id": "c1"}])
+    result = ToolMessage('Made the song "Goodbye": folk.', tool_call_id="c1", name="compose_song",
+                         artifact={"display": '"Goodbye": folk, D minor.\n\n[Verse 1]\nThe road runs out of town'})
+    echoed = AIMessage(content='"Goodbye": folk, D minor.\n\n[Verse 1]\nThe road runs out of town')
+    written = AIMessage(content="I wrote you a folk song called Goodbye.")
+    now = [HumanMessage("what key is it in?")]
+
+    shown = compact_history([HumanMessage("write me a folk song"), call, result, echoed, *now])
+    assert [type(m).__name__ for m in shown] == ["HumanMessage", "AIMessage", "ToolMessage", "HumanMessage"]
+    kept = compact_history([HumanMessage("write me a folk song"), call, result, written, *now])
+    assert kept[3].content == written.content                  # a reply the model wrote is read, in brief
+
+
 @pytest.mark.slow
 def test_embedded_model_hears_which_rhyme_ends_a_line_naturally(local_model):
     from assistant.llm import ChatTextGenerator
@@ -352,3 +368,24 @@ def test_embedded_model_reads_again_only_what_an_earlier_prompt_did_not_share(lo
     llm.generate(sheet + "\nTask: a hook line.", **ask)
     read = MODEL_CLOCK.snapshot().get("prompt_tokens", 0) - before
     assert read < 40 < local_model.count_tokens(sheet), read
+
+
+@pytest.mark.slow
+def test_a_tools_system_prompt_is_read_once_per_machine_not_once_per_process(tmp_path):
+    """A text generation's system prompt is saved like the agent's: a second model object (as in a new
+    process) reads only the user's message, not the system prompt again."""
+    from assistant.llm import ChatTextGenerator, make_chat_model
+    from assistant.local_llm import ChatLocalGGUF
+    from assistant.timing import MODEL_CLOCK
+
+    path = make_chat_model(Settings(_env_file=None)).model_path
+    system = "You are a songwriter. " + "Write short singable lines with concrete images. " * 10
+    ask = dict(system=system, max_tokens=4, temperature=0.0, seed=0)
+    first = ChatTextGenerator(ChatLocalGGUF(model_path=path, n_threads=1, state_cache_dir=str(tmp_path)))
+    first.generate("Name a colour.", **ask)
+    assert list(tmp_path.glob("prefix-*.state"))
+    fresh = ChatTextGenerator(ChatLocalGGUF(model_path=path, n_threads=2, state_cache_dir=str(tmp_path)))
+    before = MODEL_CLOCK.snapshot().get("prompt_tokens", 0)
+    fresh.generate("Name a fruit.", **ask)
+    read = MODEL_CLOCK.snapshot().get("prompt_tokens", 0) - before
+    assert read < 20 < fresh.chat.count_tokens(system), read
