@@ -29,6 +29,7 @@ from tools.songwriting.prosody import (
     end_word,
     line_syllables,
     repeats,
+    rhymable_words,
     rhyme_pairs,
     rhymes,
     rhymes_for,
@@ -283,8 +284,14 @@ def _fix(writer: _Writer, lines: list[str], scheme: str, targets: list[int], oth
         i = partner.get(j)            # ends on a word with rhymes in the vocabulary
         if i is None or rhymes(lines[i], lines[j]) or writer.fixes_left <= 0:
             continue
-        if i >= fixed and not rhymes_for(end_word(lines[i])) and rhymes_for(end_word(lines[j])):
-            i, j = j, i
+        if i >= fixed and not rhymes_for(end_word(lines[i])):
+            if rhymes_for(end_word(lines[j])):
+                i, j = j, i
+            elif writer.fixes_left >= 2:   # neither end has a rhyme to offer ("engine", "rusty"): the first
+                writer.fixes_left -= 1     # line is written again to end on a word that has some
+                lines[i] = _better_line(writer, lines, i, None, targets[i], others) or lines[i]
+        if not rhymes_for(end_word(lines[i])):
+            continue                       # asked to rhyme with "story", the model could not (4 calls a song)
         writer.fixes_left -= 1
         lines[j] = _better_line(writer, lines, j, i, targets[j], others) or lines[j]
     slack = writer.options.syllable_slack
@@ -349,14 +356,13 @@ def _better_line(writer: _Writer, lines: list[str], j: int, i: int | None, sylla
 def _candidates(writer: _Writer, before: list[str], rhyme_with: str, syllables: int, avoid: list[str]) -> list[str]:
     """A few sampled lines to follow ``before``, ending on suggested rhymes of ``rhyme_with``."""
     sung = " ".join(before).lower().split()
-    fitting = [w for w in rhymes_for(rhyme_with) if w not in sung] if rhyme_with else []
-    words = writer.scorer.rank(fitting)[:6] if fitting else []    # named in the prompt; the lean uses them all
-    if words:
-        ending = "one of: " + ", ".join(words)
-    elif rhyme_with:
-        ending = f'a word that rhymes with "{rhyme_with}"'
-    else:
-        ending = "one of: " + ", ".join(writer.scorer.rank(list(_RHYMABLE))[:6])
+    if rhyme_with:
+        fitting = [w for w in rhymes_for(rhyme_with) if w not in sung]
+    else:                               # a line that opens a rhyme: toward any word that has rhymes
+        fitting = [w for w in rhymable_words() if w not in sung]
+    words = writer.scorer.rank(fitting if rhyme_with else [w for w in _RHYMABLE if w not in sung])[:6]
+    # named in the prompt; the lean uses them all
+    ending = "one of: " + ", ".join(words) if words else f'a word that rhymes with "{rhyme_with}"'
     # The lines so far, then the task: asked for lines "to follow" a quoted line, the model sang that line
     # again first in 10 of 32 fixes (a candidate lost, ~8 tokens wasted); asked for lines "to come next", in none.
     reply = writer.ask("lyrics_fix.md", max_tokens=14 * writer.options.candidates + 6, temperature=0.9,
@@ -392,6 +398,8 @@ _TACKED_ON = re.compile(r"\w[,;:]\s+\w+\W*$")   # the line's last word alone aft
 _RHYMABLE = ("night", "home", "heart", "away", "free", "fire", "rain", "down", "alone", "tonight", "light", "know")
 
 
+
+
 def _choose(writer: _Writer, options: list[str], rhyme_with: str, syllables: int, avoid: list[str]) -> str | None:
     """The best line: rhyming where it should, scanning like its parallel line, on theme, not a repeat."""
     if rhyme_with:
@@ -403,7 +411,10 @@ def _choose(writer: _Writer, options: list[str], rhyme_with: str, syllables: int
 
     def score(k: int) -> float:
         line = options[k]
-        rhyme = 3.0 if not rhyme_with or rhymes(rhyme_with, line) else 0.0
+        if rhyme_with:
+            rhyme = 3.0 if rhymes(rhyme_with, line) else 0.0
+        else:                         # a line that opens a rhyme ends best on a word that has rhymes
+            rhyme = 3.0 if rhymes_for(end_word(line)) else 1.5
         if rhyme_with and _TACKED_ON.search(line):
             rhyme -= 3.0                      # "we'll never return, learn": a rhyme tacked on is no rhyme
         meter = -0.5 * max(0, abs(line_syllables(line) - syllables) - 1)

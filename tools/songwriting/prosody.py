@@ -236,6 +236,21 @@ def rhymes_for(word: str, vocabulary: tuple[str, ...] | None = None) -> list[str
     return perfect + [w for w in pool if w not in perfect and rhymes(word, w)]
 
 
+@functools.lru_cache(maxsize=1)
+def rhymable_words(min_rhymes: int = 2) -> tuple[str, ...]:
+    """The song words with at least ``min_rhymes`` rhymes among the song words: where a line that opens a
+    rhyme should end (an index of rhyme keys, not every pair: 420 words, milliseconds)."""
+    index: dict[str, set[str]] = {}
+    for word in song_words():
+        for key in rhyme_keys(word):
+            for k in (key, _family_key(key)):
+                if k is not None:
+                    index.setdefault(k, set()).add(word)
+    return tuple(w for w in song_words()
+                 if len(set().union(*(index.get(k, set()) for key in rhyme_keys(w) for k in (key, _family_key(key))
+                                      if k is not None)) - {w}) >= min_rhymes)
+
+
 def repeats(line: str, others: list[str] | tuple[str, ...]) -> bool:
     """Is ``line`` already among ``others``, ignoring case and punctuation, or nearly (three quarters of
     the words of either line shared: "I feel so alone..." / "I feel so lonely...")?"""

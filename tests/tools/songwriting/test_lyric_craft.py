@@ -141,6 +141,31 @@ def test_a_line_ending_on_a_word_without_rhymes_is_the_one_rewritten():
     assert suggested and all(rhymes("night", word) for word in suggested)   # rhymes for the line that has them
 
 
+def test_a_pair_with_no_rhyme_to_offer_gets_a_new_first_line_then_a_rhyme_for_it():
+    """"engine" / "rusty": neither word has rhymes to suggest, so asking for one was a wasted call; the first line
+    is written again to end on a word that has rhymes (the lean offers them all), then its partner rhymes."""
+    verse = ("[Verse 1]\nI'm standing by the old truck engine\nIt's old and it is rusty\n"
+             "The windshield cracked beneath the light\nI hold the wheel and hold it tight\n")
+    llm = ScriptedTextGenerator([PLAN, verse, "I sit beside the old truck alone\nThe engine roars\n",
+                                 "Its rusty doors are cold as stone\nWe drove\n"])
+    lyrics = write_lyrics(BRIEF, llm, structure=("Verse 1",))
+    lines = _texts(lyrics.sections[0])
+    assert lines[:2] == ["I sit beside the old truck alone", "Its rusty doors are cold as stone"]
+    assert check_scheme(lines, "AABB").rate == 1.0 and len(llm.calls) == 4
+    opener, rhyme = llm.calls[2], llm.calls[3]
+    assert {"night", "home", "heart"} <= set(opener["endings"]([]))      # any word with rhymes
+    assert "stone" in rhyme["endings"]([]) and "engine" not in rhyme["prompt"]
+
+
+def test_a_hook_with_no_rhyme_to_offer_costs_no_call():
+    plan = "Title: Old Truck\nHook: Standing by my father's rusty engine\nImages: rust, paint, glass, road"
+    chorus = ("Standing by my father's rusty engine\nIt is old and it is always rusty\n"
+              "The windshield cracked beneath the light\nI hold the wheel and hold it tight\n")
+    llm = ScriptedTextGenerator([plan, chorus, "never asked\n"])
+    lyrics = write_lyrics(BRIEF, llm, structure=("Chorus",))
+    assert _texts(lyrics.sections[0])[0] == "Standing by my father's rusty engine" and len(llm.calls) == 2
+
+
 def test_missing_lines_are_filled_from_one_call_for_several():
     draft = "Leave the porch light on for me\nI'll find my way back home, you'll see\n"
     llm = ScriptedTextGenerator([PLAN, draft, "The road is long, the night is cold\nI'm carrying the things you told\n"])

@@ -7,6 +7,7 @@ from tools.songwriting.prosody import (
     end_word,
     line_syllables,
     repeats,
+    rhymable_words,
     rhyme_keys,
     rhyme_pairs,
     rhymes,
@@ -78,6 +79,15 @@ def test_rhymes_are_suggested_from_common_song_words():
     assert {"alone", "stone"} <= set(found) and "home" not in found
     assert all(rhymes("home", w) for w in found)
     assert rhymes_for("night")[0] in {"light", "bright", "sight", "right", "tight", "fight", "white", "flight"}
+
+
+def test_plural_line_endings_find_rhymes_and_the_rhymable_words_are_those_with_two():
+    assert {"fires", "desires"} <= set(rhymes_for("tires")) and "scars" in rhymes_for("stars")
+    assert {"luck", "stuck"} <= set(rhymes_for("truck"))
+    rhymable = rhymable_words()
+    assert rhymable == tuple(w for w in song_words() if len(rhymes_for(w)) >= 2)   # the index agrees with pairs
+    assert {"night", "world"} <= set(rhymable) and "engine" not in song_words()
+    assert all(w in song_words() for w in rhymable) and len(rhymable) < len(song_words())
 
 
 def test_repeated_lines_are_found_even_when_a_word_changes():
