@@ -34,6 +34,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from assistant.grammar_filter import GrammarFilter
 from assistant.prefix_cache import PrefixStates
 from assistant.timing import MODEL_CLOCK
 from assistant.tool_calls import (
@@ -206,18 +207,23 @@ class ChatLocalGGUF(BaseChatModel):
                 # a fresh process, or a tool's text generation replaced the prompt and no earlier call of this
                 # process kept it (read from memory above: the agent's 50 MB state took ~0.8 s from disk)
                 _load_prefix_state(llama, state_file)
-            out = llama.create_completion(
-                prompt=prompt,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                top_p=0.9,
-                repeat_penalty=repeat_penalty or self.repeat_penalty,
-                seed=self.seed if seed is None else seed,
-                stop=[_IM_END],
-                grammar=grammar,
-                logits_processor=_processors(llama, min_tokens, endings),
-                stopping_criteria=_stop_when(llama, until) if until else None,
-            )
+            repeat_penalty = repeat_penalty or self.repeat_penalty
+            allowed = GrammarFilter(llama, grammar, repeat_penalty) if grammar is not None else None
+            try:
+                out = llama.create_completion(
+                    prompt=prompt,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    top_p=0.9,
+                    repeat_penalty=repeat_penalty,
+                    seed=self.seed if seed is None else seed,
+                    stop=[_IM_END],
+                    logits_processor=_processors(llama, min_tokens, endings, allowed),
+                    stopping_criteria=_stop_when(llama, until) if until else None,
+                )
+            finally:
+                if allowed is not None:
+                    allowed.close()
             if state_file is not None and not state_file.exists():
                 _save_prefix_state(llama, state_file)
             states.save(llama)
@@ -394,11 +400,11 @@ def _tool_words(messages: Sequence[BaseMessage]) -> str:
     return "\n".join(reversed(results)).strip()
 
 
-def _processors(llama: Any, min_tokens: int, endings: Endings | None) -> Any:
+def _processors(llama: Any, min_tokens: int, endings: Endings | None, allowed: GrammarFilter | None = None) -> Any:
     """The logits processors a completion asks for, or None."""
     import llama_cpp
 
-    found = []
+    found: list[Any] = [allowed] if allowed is not None else []
     if min_tokens:
         found.append(_hold_end(llama, min_tokens))
     if endings:

@@ -389,3 +389,27 @@ def test_a_tools_system_prompt_is_read_once_per_machine_not_once_per_process(tmp
     fresh.generate("Name a fruit.", **ask)
     read = MODEL_CLOCK.snapshot().get("prompt_tokens", 0) - before
     assert read < 20 < fresh.chat.count_tokens(system), read
+
+
+@pytest.mark.slow
+def test_the_grammar_checked_on_the_likeliest_tokens_writes_what_the_full_check_writes(local_model, openai_tools):
+    """Greedy decoding: the tool call written with :class:`assistant.grammar_filter.GrammarFilter` (the likeliest
+    40 tokens checked) is token for token the one llama.cpp's own grammar sampler (all 151,646 checked) writes."""
+    import llama_cpp
+
+    from assistant.grammar_filter import GrammarFilter
+
+    llama, _ = local_model._ensure_loaded()
+    for text in ["write me a sad folk song about leaving home", "caption these tags: piano, calm, ambient",
+                 "What key is this clip in?\n\nAttached files: /tmp/clip.ogg"]:
+        prompt = local_model.build_prompt([HumanMessage(text)], openai_tools, reserve=384)
+        grammar = local_model._grammar(offered_arguments(openai_tools, text))
+        ask = dict(prompt=prompt, max_tokens=120, temperature=0.0, repeat_penalty=1.1, seed=0, stop=["<|im_end|>"])
+        full = llama.create_completion(grammar=grammar, **ask)["choices"][0]["text"]
+        allowed = GrammarFilter(llama, grammar, repeat_penalty=1.1)
+        try:
+            likeliest = llama.create_completion(logits_processor=llama_cpp.LogitsProcessorList([allowed]),
+                                                **ask)["choices"][0]["text"]
+        finally:
+            allowed.close()
+        assert likeliest == full and json.loads(likeliest)["tool"]
