@@ -10,13 +10,20 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
 
 from assistant.conversation import STATE_MESSAGE, ThreadStates, state_message
 from assistant.llm import (
@@ -24,6 +31,7 @@ from assistant.llm import (
     LLMConfigError,
     describe_backend,
     explain_chat_error,
+    is_embedded,
     make_chat_model,
 )
 from assistant.timing import Timings, TurnClock
@@ -101,6 +109,7 @@ class Assistant:
         self._tool_names = list(tools) if tools is not None else None
         self._agent = None
         self._memory = None
+        self._tools: list = []
         self._build_lock = threading.Lock()
 
     # -- lazily built parts -------------------------------------------------
@@ -134,14 +143,41 @@ class Assistant:
             ctx = ToolContext(outputs=self.settings.outputs, text_generator=lambda: self.text_generator,
                               home=self.settings.home_dir)
             self._memory = open_memory(self.settings.memory_db)
-            self._agent = build_agent(
-                self.chat_model, build_toolkit(ctx, self._tool_names), self._memory, self.settings.max_tool_steps
-            )
+            self._tools = build_toolkit(ctx, self._tool_names)
+            self._agent = build_agent(self.chat_model, self._tools, self._memory, self.settings.max_tool_steps)
         return self._agent
 
-    def warm_up(self) -> None:
-        """Build the agent (model, tools, memory) now rather than on the first message."""
+    def warm_up(self, *, songs: bool = False) -> None:
+        """Build the agent (model, tools, memory) now rather than on the first message. With ``songs`` (a
+        server's start, :mod:`serve.agent_server`), also load what writing lyrics uses and, on the embedded
+        model, answer one throwaway "hello" on a thread then forgotten (the model's weights, the agent's prompt
+        and grammar), so that the first song is as quick as the next."""
         self._get_agent()
+        if not songs:
+            return
+        embedded = is_embedded(self.chat_model)
+        if embedded:                      # a server's model would only be sent a request for nothing
+            thread = f"warm-up-{uuid.uuid4().hex}"
+            self.chat("hello", thread_id=thread)
+            self._memory.delete_thread(thread)
+        from tools.songwriting.lyric_craft import warm_up as warm_up_lyrics
+
+        warm_up_lyrics(self.text_generator if embedded else None)
+
+    def read_ahead(self, thread_id: str) -> int:
+        """On the embedded model, read the thread's next prompt up to its next message now (the system prompt,
+        what the conversation made, the turns so far), so that the next decision reads only that message. A
+        server calls it after each reply, while the person reads; elsewhere it does nothing. Returns the
+        tokens read."""
+        if not is_embedded(self.chat_model):
+            return 0
+        from assistant.agent import system_prompt
+
+        agent = self._get_agent()
+        messages = agent.get_state({"configurable": {"thread_id": thread_id}}).values.get("messages", [])
+        remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
+        return self.chat_model.read_ahead(
+            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools)
 
     # -- conversation -------------------------------------------------------
     def chat(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Reply:

@@ -116,6 +116,12 @@ def explain_chat_error(exc: BaseException, *, base_url: str | None, model: str |
     return exc
 
 
+def is_embedded(chat: BaseChatModel) -> bool:
+    """Whether ``chat`` is the embedded llama.cpp model, which takes bandmate's own generation settings
+    (``endings``, ``until``, a repeat penalty) and can score words."""
+    return getattr(chat, "_llm_type", "") == "bandmate-local-gguf"
+
+
 class ChatTextGenerator:
     """The ``core.textgen.TextGenerator`` interface over any langchain chat model (and, for the embedded model,
     ``core.textgen.EndingScorer``)."""
@@ -143,7 +149,7 @@ class ChatTextGenerator:
         cut where ``until`` holds)."""
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
         kwargs: dict = {"max_tokens": max_tokens, "temperature": temperature}
-        local = self.chat._llm_type == "bandmate-local-gguf"
+        local = is_embedded(self.chat)
         if seed is not None:
             kwargs["seed"] = seed
         if min_tokens and local:
@@ -175,9 +181,7 @@ class ChatTextGenerator:
                         system: str | None = None) -> list[float] | None:
         """log P(" word", then the line ends) for each word after ``reply_start``, the beginning of the reply to
         ``prompt``; None when the model cannot say (a server's API gives no such scores)."""
-        from assistant.local_llm import ChatLocalGGUF
-
-        if not isinstance(self.chat, ChatLocalGGUF):
+        if not is_embedded(self.chat):
             return None
         messages = ([SystemMessage(system)] if system else []) + [HumanMessage(prompt)]
         return self.chat.ending_logprobs(self.chat.build_prompt(messages, None, reserve=16) + reply_start, words)

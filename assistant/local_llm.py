@@ -200,13 +200,8 @@ class ChatLocalGGUF(BaseChatModel):
         llama, lock = self._ensure_loaded()
         with lock:
             self._size_threads(llama)
-            state_file = self._state_file(system)
+            state_file = self._restore(llama, prompt, system)
             states = _prefix_states(llama)
-            states.restore(llama, prompt)
-            if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
-                # a fresh process, or a tool's text generation replaced the prompt and no earlier call of this
-                # process kept it (read from memory above: the agent's 50 MB state took ~0.8 s from disk)
-                _load_prefix_state(llama, state_file)
             repeat_penalty = repeat_penalty or self.repeat_penalty
             allowed = GrammarFilter(llama, grammar, repeat_penalty) if grammar is not None else None
             try:
@@ -229,6 +224,42 @@ class ChatLocalGGUF(BaseChatModel):
             states.save(llama)
             _record_perf(llama)
         return out["choices"][0]["text"]
+
+    def _restore(self, llama: Any, prompt: str, system: str) -> Path | None:
+        """Put back the evaluated state that shares the most with ``prompt``: from memory, else the system
+        prompt's state file (a fresh process, or a tool's text generation replaced the prompt and no earlier
+        call of this process kept it: the agent's 50 MB state took ~0.8 s from disk). Returns the state file."""
+        state_file = self._state_file(system)
+        _prefix_states(llama).restore(llama, prompt)
+        if state_file is not None and state_file.exists() and not _holds_prefix(llama, system):
+            _load_prefix_state(llama, state_file)
+        return state_file
+
+    def read_ahead(self, messages: Sequence[BaseMessage], tools: Sequence[Any]) -> int:
+        """Read the next decision's prompt up to where its user message will go (the system prompt, the state
+        message, the turns so far) and keep the evaluated state, so that the decision reads only the message:
+        after a song ~250 tokens, ~3 s on 2 cores, done while the person reads the reply. For a process that
+        waits for its next message (:mod:`serve.agent_server`); returns the tokens read."""
+        from llama_cpp import Llama
+
+        marker = "\u2063next message"
+        formatted = [convert_to_openai_tool(t) for t in tools]      # as bind_tools gives them to a decision
+        prompt = self.build_prompt([*messages, HumanMessage(marker)], formatted, reserve=self.tool_call_max_tokens)
+        prefix = prompt[: prompt.rindex(self._render("user", marker))]
+        llama, lock = self._ensure_loaded()
+        with lock:
+            self._size_threads(llama)
+            state_file = self._restore(llama, prefix, prompt[: prompt.index(_IM_END)])
+            tokens = llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
+            held = Llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
+            llama.n_tokens = held
+            if held < len(tokens):
+                llama.eval(tokens[held:])
+            if state_file is not None and not state_file.exists():
+                _save_prefix_state(llama, state_file)
+            _prefix_states(llama).save(llama)
+            _record_perf(llama)
+        return len(tokens) - held
 
     def _state_file(self, system: str) -> Path | None:
         """Where the evaluated system prompt is kept, so a new process skips re-reading it (~20 s on 2 cores)."""

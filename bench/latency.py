@@ -1,11 +1,12 @@
 """Where an answer's seconds go on the embedded model, per request kind, cold (a fresh `bandmate ask`
-process each time) and warm (one process, model loaded).
+process each time), served (a fresh `bandmate ask` each time, talking to a running `bandmate serve agent`)
+and warm (one process, model loaded).
 
-    python bench/latency.py [--runs 1] [--skip-cold] [--skip-warm]
+    python bench/latency.py [--runs 1] [--skip-cold] [--skip-served] [--skip-warm]
 
 Kinds: chit-chat, compose ("write me a sad folk song about leaving home"), edit ("make it faster and put
 it in a major key"), question ("what chords did you use in the chorus?") and analysis of an attached clip.
-Columns: process start (cold only: wall time outside the turn: imports, settings, building the agent),
+Columns: process start (cold and served: wall time outside the turn: imports, settings, building the agent),
 model load, prompt evaluation and generation (llama.cpp's own counters, all model calls of the turn,
 tools' included), decision (message -> first tool call), tool, closing (tool result -> reply), total.
 Run it with nothing else on the machine: llama.cpp is ~10x slower when its threads share a busy core.
@@ -47,13 +48,39 @@ def bench_env(home: Path) -> dict[str, str]:
 def cold(home: Path, runs: int) -> list[tuple[str, dict]]:
     """Each request in a fresh `bandmate ask` process (the same thread, so the edit has its song), after one
     unmeasured request that saves the system prompt's evaluated state, as any earlier use would have."""
-    rows = []
     env = bench_env(home)
     subprocess.run([sys.executable, "-m", "cli.app", "ask", "hi", "--thread", "prime"], cwd=REPO, env=env,
                    capture_output=True, timeout=900, check=True)
+    return fresh_asks(env, runs, "cold")
+
+
+def served(home: Path, runs: int) -> list[tuple[str, dict]]:
+    """Each request in a fresh `bandmate ask` process while `bandmate serve agent` runs (started first, not
+    counted: it loads the model and what songs use, once)."""
+    env = bench_env(home)
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "cli.app", "serve", "agent"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        from serve.agent_server import ADDRESS_FILE
+
+        while not (home / ADDRESS_FILE).exists():
+            if server.poll() is not None:
+                sys.exit(f"bandmate serve agent failed: {server.communicate()[1].strip()[-300:]}")
+            time.sleep(0.2)
+        print(f"\nagent server ready in {time.perf_counter() - started:.1f} s")
+        return fresh_asks(env, runs, "served")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def fresh_asks(env: dict[str, str], runs: int, thread: str) -> list[tuple[str, dict]]:
+    """The requests, each in a fresh `bandmate ask --timings` process; start = wall time outside the turn."""
+    rows = []
     for run in range(runs):
         for kind, text, attach in REQUESTS:
-            cmd = [sys.executable, "-m", "cli.app", "ask", text, "--timings", "--thread", f"cold{run}"]
+            cmd = [sys.executable, "-m", "cli.app", "ask", text, "--timings", "--thread", f"{thread}{run}"]
             if attach:
                 cmd += ["--file", str(CLIP)]
             start = time.perf_counter()
@@ -99,12 +126,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--skip-warm", action="store_true")
+    parser.add_argument("--skip-served", action="store_true")
     args = parser.parse_args()
     if not CLIP.exists():
         sys.exit(f"No clip at {CLIP}; the analysis request needs ../shared/data/audio.")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_cold:
             print_table("cold: a fresh `bandmate ask` process per request", cold(Path(tmp) / "cold", args.runs))
+        if not args.skip_served:
+            print_table("served: a fresh `bandmate ask` per request, `bandmate serve agent` running",
+                        served(Path(tmp) / "served", args.runs))
         if not args.skip_warm:
             print_table("warm: one process, model loaded", warm(Path(tmp) / "warm", args.runs))
 

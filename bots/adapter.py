@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -172,8 +173,9 @@ class BotCore:
             self.feedback = FeedbackStore(self.assistant.settings.home_dir)
 
     async def warm_up(self) -> None:
-        """Build the agent once before serving, so concurrent first requests don't race to build it."""
-        await asyncio.get_running_loop().run_in_executor(self.executor, self.assistant.warm_up)
+        """Build the agent once before serving, so concurrent first requests don't race to build it, and load
+        what songs use, so the first song is as quick as the next."""
+        await asyncio.get_running_loop().run_in_executor(self.executor, partial(self.assistant.warm_up, songs=True))
 
     def close(self) -> None:
         """Stop the worker threads (running requests finish first)."""

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cli.errors import run, stop_on_sigterm
+from cli.errors import fail, run, stop_on_sigterm
 from cli.output import JsonOpt, console, print_json
 from core.settings import get_settings
 
@@ -29,28 +29,50 @@ err = Console(stderr=True)
 
 # -- the agent ----------------------------------------------------------------
 def _ask_once(assistant, text: str, files: list[Path], thread: str, timings: bool = False) -> None:
-    with console.status(f"thinking ({assistant.backend})…") as status:
-        for event in assistant.stream(text, thread_id=thread, attachments=files):
-            if event.kind == "tool_started":
-                status.update(f"running {event.tool}…")
-            elif event.kind == "tool_finished":
-                step = event.step
-                mark = "[green]✓[/]" if step.ok else "[red]✗[/]"
-                console.print(f"{mark} {step.name}", highlight=False)
-                if step.display:
-                    console.print(step.display, highlight=False, markup=False, soft_wrap=True)
+    from serve.agent_server import event_dict
+
+    _show((event_dict(e) for e in assistant.stream(text, thread_id=thread, attachments=files)),
+          assistant.backend, timings)
+
+
+def _ask_server(server, text: str, files: list[Path], thread: str, timings: bool = False) -> None:
+    from serve.agent_server import ask_server
+
+    try:
+        _show(ask_server(server, text, files, thread), "the bandmate agent server", timings)
+    except ConnectionError as exc:
+        fail(f"The bandmate agent server stopped answering ({exc}); start it again with `bandmate serve agent`, "
+             "or ask with --local.")
+
+
+def _show(events, backend: str, timings: bool) -> None:
+    """Print a turn's events (:func:`serve.agent_server.event_dict` objects) as they come: each tool, what it
+    shows, the reply, the files made."""
+    reply = None
+    with console.status(f"thinking ({backend})…") as status:
+        for event in events:
+            if event["kind"] == "tool_started":
+                status.update(f"running {event['tool']}…")
+            elif event["kind"] == "tool_finished":
+                mark = "[green]✓[/]" if event["ok"] else "[red]✗[/]"
+                console.print(f"{mark} {event['tool']}", highlight=False)
+                if event["display"]:
+                    console.print(event["display"], highlight=False, markup=False, soft_wrap=True)
                 status.update("thinking…")
-            elif event.kind == "reply":
-                reply = event.reply
-    shown = {s.display.strip() for s in reply.steps}
-    if reply.text.strip() not in shown:  # a tool whose words are the reply (recall, revise_song) was shown above
-        console.print()
-        console.print(reply.text, highlight=False, markup=False, soft_wrap=True)
-    for f in reply.files:
-        console.print(f"  [dim]{f.kind:>5}[/]  {f.path}", highlight=False, soft_wrap=True)
-    if timings and reply.timings:
-        print(f"timings: {reply.timings.line()}", file=sys.stderr)
-        print(f"timings-json: {json.dumps(reply.timings.to_dict())}", file=sys.stderr)   # one line, for scripts
+            elif event["kind"] == "error":
+                fail(event["message"] if event["fixable"] else f"the bandmate agent server failed: {event['message']}")
+            elif event["kind"] == "reply":
+                reply = event
+    if reply is None:
+        fail("No reply came back; try again.")
+    if reply["text"].strip() not in {s.strip() for s in reply["shown"]}:
+        console.print()   # a tool whose words are the reply (recall, revise_song) was shown above
+        console.print(reply["text"], highlight=False, markup=False, soft_wrap=True)
+    for f in reply["files"]:
+        console.print(f"  [dim]{f['kind']:>5}[/]  {f['path']}", highlight=False, soft_wrap=True)
+    if timings and reply["timings"]:
+        print(f"timings: {reply['timings_line']}", file=sys.stderr)
+        print(f"timings-json: {json.dumps(reply['timings'])}", file=sys.stderr)   # one line, for scripts
 
 
 @app.command()
@@ -59,8 +81,17 @@ def ask(
     file: Annotated[Optional[list[Path]], typer.Option("--file", "-f", help="Attach an audio or MIDI file (repeatable).")] = None,
     thread: Annotated[str, typer.Option(help="Conversation thread to continue.")] = "cli",
     timings: Annotated[bool, typer.Option("--timings", help="Print where the seconds went (model, tools, reply).")] = False,
+    local: Annotated[bool, typer.Option("--local", help="Answer in this process even when `bandmate serve agent` "
+                                                        "is running.")] = False,
 ) -> None:
-    """Ask bandmate one thing, e.g. `bandmate ask "write me a sad folk song about leaving home"`."""
+    """Ask bandmate one thing, e.g. `bandmate ask "write me a sad folk song about leaving home"`. With
+    `bandmate serve agent` running, the answer comes from that warm process."""
+    from serve.agent_server import find_server
+
+    server = None if local else find_server(get_settings())
+    if server is not None:
+        run(_ask_server, server, text, list(file or []), thread, timings)
+        return
     from assistant.api import Assistant
 
     run(lambda: _ask_once(Assistant(), text, list(file or []), thread, timings))

@@ -1,4 +1,5 @@
-"""``bandmate serve web|mcp``: the local web chat and the MCP server, beside ``serve discord|slack``.
+"""``bandmate serve web|mcp|agent``: the local web chat, the MCP server and the agent kept loaded for
+``bandmate ask``, beside ``serve discord|slack``.
 
 Both listen on this computer only unless ``--allow-remote`` is given; a taken port, a missing extra or a
 bad setting ends the command with one sentence on stderr and exit code 1.
@@ -14,7 +15,8 @@ from rich.console import Console
 from cli.errors import fail, run
 
 err = Console(stderr=True)
-HELP = "Run bandmate as a chat bot (Discord, Slack), a local web chat, or an MCP server for other AI apps."
+HELP = ("Run bandmate as a chat bot (Discord, Slack), a local web chat, an MCP server for other AI apps, or an "
+        "agent server that keeps the model loaded for `bandmate ask`.")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on; only this computer (127.0.0.1) unless --allow-remote.")]
 AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="Allow a --host other than this computer; anyone "
@@ -22,7 +24,7 @@ AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="Allow a --hos
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``web`` and ``mcp`` to the ``serve`` group (made here if the bots have not made it)."""
+    """Add ``web``, ``mcp`` and ``agent`` to the ``serve`` group (made here if the bots have not made it)."""
     group = next((g.typer_instance for g in app.registered_groups if g.name == "serve"), None)
     if group is None:
         group = typer.Typer(no_args_is_help=True)
@@ -30,6 +32,7 @@ def register(app: typer.Typer) -> None:
     group.info.help = HELP
     group.command("web")(serve_web)
     group.command("mcp")(serve_mcp)
+    group.command("agent")(serve_agent)
 
 
 def serve_web(
@@ -78,6 +81,17 @@ def serve_mcp(
         run(anyio.run, serve_http, server, host, port)
     else:
         run(anyio.run, serve_stdio, server)
+
+
+def serve_agent() -> None:
+    """Keep the agent and its model loaded, so that every `bandmate ask` answers without loading them (this
+    computer only; `ask --local` answers in its own process anyway)."""
+    from assistant.api import Assistant
+    from serve.agent_server import serve_agent as serve
+
+    err.print("bandmate agent server: loading the model and what songs use…")
+    run(serve, Assistant(), on_ready=lambda port: err.print(
+        f"bandmate agent server on 127.0.0.1:{port}; `bandmate ask` now answers here (Ctrl-C to stop)"))
 
 
 def _need(module: str) -> None:

@@ -167,7 +167,7 @@ def serve_web(assistant: Assistant, options: WebOptions = WebOptions(),
               on_ready: Callable[[str], None] | None = None) -> None:
     """Run the web app until interrupted (the CLI's ``bandmate serve web``); ``on_ready`` gets its address."""
     check_listen_address(options.host, options.port, allow_remote=options.allow_remote)
-    assistant.warm_up()  # a configuration problem shows now, as one sentence, not on the first message
+    assistant.warm_up(songs=True)  # a configuration problem shows now, as one sentence; the first song is quick
     app = launch(build_web_app(assistant, options), assistant, options, block=False)
     if on_ready is not None:
         on_ready(app.local_url or f"http://{options.host}:{options.port}/")

@@ -370,6 +370,55 @@ def test_embedded_model_reads_again_only_what_an_earlier_prompt_did_not_share(lo
     assert read < 40 < local_model.count_tokens(sheet), read
 
 
+def _home_with_the_machines_prompt_states(tmp_path: Path) -> Settings:
+    """Settings for a fresh home that starts with the default home's evaluated system prompts (the agent's took
+    ~20 s to read on 2 cores), as a real home would have them after its first use."""
+    import shutil
+
+    settings = Settings(_env_file=None, home=tmp_path / "home")
+    kept = Settings(_env_file=None).cache_dir / "llm"
+    if kept.is_dir():
+        shutil.copytree(kept, settings.cache_dir / "llm")
+    return settings
+
+
+@pytest.mark.slow
+def test_a_thread_read_ahead_leaves_only_the_next_message_to_read(tmp_path):
+    """After a turn, reading the thread's next prompt ahead (as the agent server does while the person reads)
+    leaves the next decision only the new message to read, and it still routes."""
+    from assistant.api import Assistant
+
+    assistant = Assistant(_home_with_the_machines_prompt_states(tmp_path))
+    first = assistant.chat("play C G Am F on piano", thread_id="ahead")
+    assert [s.name for s in first.steps] == ["render_music"]
+    read = assistant.read_ahead("ahead")
+    assert read > 30, read                      # the state message and the first turn, at least
+    second = assistant.chat("hello, what can you do?", thread_id="ahead")
+    assert second.text.strip() and not second.steps
+    assert second.timings.prompt_tokens < 30 < read + second.timings.prompt_tokens, second.timings
+
+
+@pytest.mark.slow
+def test_a_servers_warm_up_leaves_no_conversation_behind_and_readies_the_lyrics(tmp_path):
+    """``warm_up(songs=True)`` answers a throwaway message on a thread it then deletes, and reads the lyrics'
+    system prompt, so the first lyrics call reads only its own prompt."""
+    import sqlite3
+
+    from assistant.api import Assistant
+    from assistant.timing import MODEL_CLOCK
+    from tools.songwriting import lyric_craft
+
+    assistant = Assistant(_home_with_the_machines_prompt_states(tmp_path))
+    assistant.warm_up(songs=True)
+    with sqlite3.connect(assistant.settings.memory_db) as db:
+        assert db.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+    system = lyric_craft._system()
+    before = MODEL_CLOCK.snapshot()["prompt_tokens"]
+    assistant.text_generator.generate("Write one line about the sea.", system=system, max_tokens=4)
+    read = MODEL_CLOCK.snapshot()["prompt_tokens"] - before
+    assert read < 25 < assistant.chat_model.count_tokens(system), read
+
+
 @pytest.mark.slow
 def test_a_tools_system_prompt_is_read_once_per_machine_not_once_per_process(tmp_path):
     """A text generation's system prompt is saved like the agent's: a second model object (as in a new
