@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -164,11 +164,11 @@ class Assistant:
 
         warm_up_lyrics(self.text_generator if embedded else None)
 
-    def read_ahead(self, thread_id: str) -> int:
+    def read_ahead(self, thread_id: str, stop: Callable[[], bool] | None = None) -> int:
         """On the embedded model, read the thread's next prompt up to its next message now (the system prompt,
         what the conversation made, the turns so far), so that the next decision reads only that message. A
         server calls it after each reply, while the person reads; elsewhere it does nothing. Returns the
-        tokens read."""
+        tokens read. ``stop`` says a message is waiting: reading stops early and the message goes first."""
         if not is_embedded(self.chat_model):
             return 0
         from assistant.agent import system_prompt
@@ -177,7 +177,7 @@ class Assistant:
         messages = agent.get_state({"configurable": {"thread_id": thread_id}}).values.get("messages", [])
         remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
         return self.chat_model.read_ahead(
-            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools)
+            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools, stop)
 
     # -- conversation -------------------------------------------------------
     def chat(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Reply:

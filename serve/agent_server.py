@@ -18,6 +18,7 @@ This module's client half imports only the standard library, so that ``ask`` sta
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -126,13 +127,31 @@ class AgentServer(ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(24)
         self.settings_key = settings_key(assistant.settings)
         self.turn_lock = threading.Lock()
+        self.waiting = 0                    # turns queued behind the one running (read under _count_lock)
+        self._count_lock = threading.Lock()
         self.address_file = Path(assistant.settings.home_dir) / ADDRESS_FILE
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """One turn at a time; while a turn waits here, a read-ahead in progress stops early."""
+        with self._count_lock:
+            self.waiting += 1
+        try:
+            self.turn_lock.acquire()
+        finally:
+            with self._count_lock:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self.turn_lock.release()
 
     def read_ahead(self, thread: str) -> None:
         """While the person reads the reply, read the thread's next prompt up to its next message
-        (:meth:`assistant.api.Assistant.read_ahead`); a failure there only costs that time later."""
+        (:meth:`assistant.api.Assistant.read_ahead`), giving way to a message that comes in meanwhile; a
+        failure there only costs that time later."""
         try:
-            self.assistant.read_ahead(thread)
+            self.assistant.read_ahead(thread, stop=lambda: self.waiting > 0)
         except Exception:
             log.warning("agent server: could not read ahead for thread %s", thread, exc_info=True)
 
@@ -198,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()
-        with self.server.turn_lock:
+        with self.server.turn():
             for event in answer(self.server.assistant, text, thread, files):
                 self._write_line(event)
             self.server.read_ahead(thread)

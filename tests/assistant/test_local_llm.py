@@ -385,13 +385,18 @@ def _home_with_the_machines_prompt_states(tmp_path: Path) -> Settings:
 @pytest.mark.slow
 def test_a_thread_read_ahead_leaves_only_the_next_message_to_read(tmp_path):
     """After a turn, reading the thread's next prompt ahead (as the agent server does while the person reads)
-    leaves the next decision only the new message to read, and it still routes."""
+    leaves the next decision only the new message to read, and it still routes; a message that comes in
+    meanwhile stops the reading, and what was read stays."""
     from assistant.api import Assistant
+    from assistant.local_llm import READ_AHEAD_CHUNK
 
     assistant = Assistant(_home_with_the_machines_prompt_states(tmp_path))
     first = assistant.chat("play C G Am F on piano", thread_id="ahead")
     assert [s.name for s in first.steps] == ["render_music"]
-    read = assistant.read_ahead("ahead")
+    asked = []
+    stopped = assistant.read_ahead("ahead", stop=lambda: asked.append(1) or len(asked) > 1)
+    assert stopped == READ_AHEAD_CHUNK          # a message came in after the first chunk: reading gave way
+    read = stopped + assistant.read_ahead("ahead")
     assert read > 30, read                      # the state message and the first turn, at least
     second = assistant.chat("hello, what can you do?", thread_id="ahead")
     assert second.text.strip() and not second.steps

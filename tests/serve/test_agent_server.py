@@ -55,6 +55,30 @@ def test_a_message_sent_to_the_server_runs_its_tools_and_streams_the_reply(runni
     assert ("user", "render C G Am F on piano") in assistant.history("t1")
 
 
+def test_a_message_that_comes_in_during_a_read_ahead_stops_it_and_goes_first(running, monkeypatch):
+    """After a reply the server reads the thread's next prompt ahead; a message sent meanwhile does not wait
+    for all of it: the read-ahead is told to stop and the message is answered."""
+    _, assistant = running
+    reading, ended = threading.Event(), []
+
+    def slow_read_ahead(thread, stop=None):         # a read-ahead that would take 30 s unless told to stop
+        reading.set()
+        started = time.monotonic()
+        while time.monotonic() - started < 30 and not stop():
+            time.sleep(0.01)
+        ended.append(time.monotonic() - started)
+        return 0
+
+    monkeypatch.setattr(assistant, "read_ahead", slow_read_ahead)
+    address = find_server(assistant.settings)
+    assert list(ask_server(address, "render C G Am F on piano", [], "t5"))[-1]["kind"] == "reply"
+    assert reading.wait(5)
+    started = time.monotonic()
+    events = list(ask_server(address, "render Am F C G on piano", [], "t5"))
+    assert events[-1]["kind"] == "reply" and "Am F C G" in events[-1]["text"]
+    assert ended and ended[0] < 10 and time.monotonic() - started < 20
+
+
 def test_a_missing_attachment_comes_back_as_one_fixable_sentence(running, tmp_path):
     _, assistant = running
     events = list(ask_server(find_server(assistant.settings), "analyze this", [tmp_path / "nope.wav"], "t2"))
