@@ -9,6 +9,8 @@ it in a major key"), question ("what chords did you use in the chorus?") and ana
 Columns: process start (cold and served: wall time outside the turn: imports, settings, building the agent),
 model load, prompt evaluation and generation (llama.cpp's own counters, all model calls of the turn,
 tools' included), decision (message -> first tool call), tool, closing (tool result -> reply), total.
+Served: before each request the bench waits while the server reads the thread ahead (as a person reading
+the reply would; the wait is printed); a message sent sooner stops the read-ahead and reads the rest itself.
 Run it with nothing else on the machine: llama.cpp is ~10x slower when its threads share a busy core.
 """
 
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,17 +72,37 @@ def served(home: Path, runs: int) -> list[tuple[str, dict]]:
                 sys.exit(f"bandmate serve agent failed: {server.communicate()[1].strip()[-300:]}")
             time.sleep(0.2)
         print(f"\nagent server ready in {time.perf_counter() - started:.1f} s")
-        return fresh_asks(env, runs, "served")
+        from core.settings import Settings
+        from serve.agent_server import find_server, server_busy
+
+        os.environ.update(env)
+        address = find_server(Settings())
+        waits = []
+
+        def read_ahead_done() -> None:
+            waited = time.perf_counter()
+            while server_busy(address):
+                time.sleep(0.1)
+            waits.append(time.perf_counter() - waited)
+
+        rows = fresh_asks(env, runs, "served", before=read_ahead_done)
+        print(f"waited for the read-ahead after a reply: median {statistics.median(waits):.1f} s, "
+              f"longest {max(waits):.1f} s")
+        return rows
     finally:
         server.terminate()
         server.wait(timeout=60)
 
 
-def fresh_asks(env: dict[str, str], runs: int, thread: str) -> list[tuple[str, dict]]:
-    """The requests, each in a fresh `bandmate ask --timings` process; start = wall time outside the turn."""
+def fresh_asks(env: dict[str, str], runs: int, thread: str,
+               before: Callable[[], None] | None = None) -> list[tuple[str, dict]]:
+    """The requests, each in a fresh `bandmate ask --timings` process (``before`` called first, not timed);
+    start = wall time outside the turn."""
     rows = []
     for run in range(runs):
         for kind, text, attach in REQUESTS:
+            if before:
+                before()
             cmd = [sys.executable, "-m", "cli.app", "ask", text, "--timings", "--thread", f"{thread}{run}"]
             if attach:
                 cmd += ["--file", str(CLIP)]

@@ -87,6 +87,14 @@ def find_server(settings: Any, timeout: float = 2.0) -> ServerAddress | None:
     return address if ok else None
 
 
+def server_busy(address: ServerAddress) -> bool:
+    """Whether the server is answering a message or reading ahead for the next (a bench waits for it)."""
+    try:
+        return bool(json.loads(_request(address, "GET", "/health").read()).get("busy"))
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise ConnectionError(str(exc)) from exc
+
+
 def ask_server(address: ServerAddress, text: str, files: list[Path], thread: str) -> Iterator[dict]:
     """Send one message to the server; yield its events as they come (the last is ``reply`` or ``error``).
     Raises ConnectionError when the server goes away mid-answer."""

@@ -20,6 +20,7 @@ from serve.agent_server import (
     ask_server,
     find_server,
     serve_agent,
+    server_busy,
 )
 from tests.serve.conftest import bandmate_command, bandmate_env
 from tests.serve.scripted import web_assistant
@@ -61,10 +62,10 @@ def test_a_message_that_comes_in_during_a_read_ahead_stops_it_and_goes_first(run
     _, assistant = running
     reading, ended = threading.Event(), []
 
-    def slow_read_ahead(thread, stop=None):         # a read-ahead that would take 30 s unless told to stop
+    def slow_read_ahead(thread, stop=None):         # the first would take 30 s unless told to stop; then 1 s
         reading.set()
-        started = time.monotonic()
-        while time.monotonic() - started < 30 and not stop():
+        started, length = time.monotonic(), 1 if ended else 30
+        while time.monotonic() - started < length and not stop():
             time.sleep(0.01)
         ended.append(time.monotonic() - started)
         return 0
@@ -72,11 +73,15 @@ def test_a_message_that_comes_in_during_a_read_ahead_stops_it_and_goes_first(run
     monkeypatch.setattr(assistant, "read_ahead", slow_read_ahead)
     address = find_server(assistant.settings)
     assert list(ask_server(address, "render C G Am F on piano", [], "t5"))[-1]["kind"] == "reply"
-    assert reading.wait(5)
+    assert reading.wait(5) and server_busy(address)     # reading ahead counts as busy
     started = time.monotonic()
     events = list(ask_server(address, "render Am F C G on piano", [], "t5"))
     assert events[-1]["kind"] == "reply" and "Am F C G" in events[-1]["text"]
     assert ended and ended[0] < 10 and time.monotonic() - started < 20
+    deadline = time.monotonic() + 10
+    while server_busy(address) and time.monotonic() < deadline:    # the second read-ahead runs its 1 s
+        time.sleep(0.1)
+    assert not server_busy(address) and len(ended) == 2
 
 
 def test_a_missing_attachment_comes_back_as_one_fixable_sentence(running, tmp_path):
