@@ -200,6 +200,10 @@ class Assistant:
         final_text = ""
         clock = TurnClock()
         agent, before = None, set()
+        if is_embedded(self.chat_model):
+            from assistant.local_llm import measure_cores_afresh
+
+            measure_cores_afresh()
         try:
             agent = self._get_agent()
             before = _message_ids(agent, config)

@@ -119,6 +119,13 @@ def _recent_free_cores(max_age: float = 5.0) -> int:
     return _FREE_CORES[0][1]
 
 
+def measure_cores_afresh() -> None:
+    """The next call measures the idle cores again instead of reusing a measurement up to 5 s old: a turn
+    starts (a `bandmate ask` process still starting up when the last one was taken would keep the agent
+    server on one thread, ~2x slower, for the whole of the next turn's first seconds)."""
+    _FREE_CORES.clear()
+
+
 def _cpu_times() -> tuple[int, int]:
     """(all jiffies, idle + iowait jiffies) of the machine, from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as fh:
