@@ -133,6 +133,20 @@ def test_threads_follow_the_idle_cores():
     assert 1 <= free_cores(0.05) <= (os.cpu_count() or 1)
 
 
+def test_a_new_turn_does_not_reuse_a_stale_count_of_idle_cores():
+    """Measured at most every 5 s within a turn (the lyrics' dozen calls); a turn starts with a new measure."""
+    import time
+
+    from assistant import local_llm
+
+    stale = time.monotonic()
+    local_llm._FREE_CORES[:] = [(stale, 1)]         # taken while another process was busy
+    assert local_llm._recent_free_cores() == 1      # reused within the turn
+    local_llm.measure_cores_afresh()
+    local_llm._recent_free_cores()
+    assert local_llm._FREE_CORES[0][0] > stale
+
+
 # -- the real embedded model (minutes on 2 cores) -----------------------------
 @pytest.fixture(scope="module")
 def local_model():
