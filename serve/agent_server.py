@@ -9,9 +9,9 @@ The server listens on 127.0.0.1 on a free port and writes where it is to ``<home
 (:func:`find_server`) and answers in its own process instead when no server is up, the server was started
 with other settings, or it does not answer. One message at a time: a second waits for the first (the
 embedded model runs one call at a time anyway). After each reply, while the person reads it, the server reads
-the thread's next prompt up to its next message, so the next decision reads only that message. The wire: ``POST /ask`` with ``{text, thread, files}``
-answers with one JSON object a line (:func:`event_dict`): ``tool_started``, ``tool_finished``, then
-``reply`` or ``error``.
+the thread's next prompt up to its next message, so the next decision reads only that message; a message that
+comes in meanwhile stops that reading. The wire: ``POST /ask`` with ``{text, thread, files}`` answers with one
+JSON object a line (:func:`event_dict`): ``tool_started``, ``tool_finished``, then ``reply`` or ``error``.
 
 This module's client half imports only the standard library, so that ``ask`` stays quick to start.
 """
