@@ -500,14 +500,20 @@ def _hold_end(llama: Any, min_tokens: int) -> Any:
 ENDING_LEAN = 4.0
 END_LEAN = 5.0
 LEAN_AFTER_WORDS = 4
+# A rhyme word is made likelier only where the model itself gives it at least e^-7 (~1/1100): pushed below that,
+# lines ended "my heart grows flight", "my father's truck is gone sky" (lyrics bench, 30 songs: rhyme rate
+# 0.78 either way, naturalness -2.89 against -2.96).
+LEAN_FLOOR = -7.0
 
 
 def _lean_to_endings(llama: Any, endings: Endings) -> Any:
     """A logits processor that, once a line of the reply has :data:`LEAN_AFTER_WORDS` words (and not right after
     a comma or full stop), makes the words ``endings`` names for it likelier (their first tokens, by
-    :data:`ENDING_LEAN`), and right after one of them the line's end (by :data:`END_LEAN`; the reply's end
-    too: leaving it out rhymed less, 0.76 against 0.80 on the lyrics bench): the model still chooses where
-    the line goes, and the words come where it ends a phrase."""
+    :data:`ENDING_LEAN`, those the model gives at least :data:`LEAN_FLOOR` there), and right after one of them
+    the line's end (by :data:`END_LEAN`; the reply's end too: leaving it out rhymed less, 0.76 against 0.80 on
+    the lyrics bench): the model still chooses where the line goes, and the words come where it ends a phrase."""
+    import numpy as np
+
     start: list[int] = []
     wanted: dict[tuple[str, ...], list[int]] = {}
     ends = _line_end_ids(llama)
@@ -523,7 +529,9 @@ def _lean_to_endings(llama: Any, endings: Endings) -> Any:
         if lines not in wanted:
             wanted[lines] = sorted({_first_word_token(llama, w) for w in endings(list(lines))} - {None})
         if wanted[lines]:
-            scores[wanted[lines]] += ENDING_LEAN
+            top = float(scores.max())
+            floor = LEAN_FLOOR + top + float(np.log(np.exp(scores - top).sum()))   # as a logit
+            scores[[t for t in wanted[lines] if scores[t] >= floor]] += ENDING_LEAN
             if int(input_ids[-1]) in wanted[lines]:     # a wanted word just written: ending the line there too
                 scores[ends] += END_LEAN
         return scores

@@ -351,6 +351,33 @@ def test_embedded_model_lines_lean_toward_the_endings_asked_for(local_model):
 
 
 @pytest.mark.slow
+def test_a_rhyme_word_the_model_finds_unlikely_there_is_not_pushed(local_model):
+    """The lean adds to a rhyme word's logit only where the model gives the word at least LEAN_FLOOR."""
+    import numpy as np
+
+    from assistant.local_llm import (
+        ENDING_LEAN,
+        LEAN_FLOOR,
+        _lean_to_endings,
+        _next_logprobs,
+    )
+
+    llama, _ = local_model._ensure_loaded()
+    prompt = local_model._render("user", "Write a line about a city.") + "<|im_start|>assistant\n"
+    base = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+    line = base + llama.tokenize(b"I walk the empty streets at", add_bos=False, special=False)
+    words = {w: llama.tokenize(f" {w}".encode(), add_bos=False, special=False)[0] for w in ("night", "the", "sky")}
+    raw = _next_logprobs(llama, line)
+    lean = _lean_to_endings(llama, lambda lines: list(words))
+    lean(np.array(base), np.zeros(llama.n_vocab(), dtype=np.float32))        # the reply starts here
+    scores = raw.astype(np.float32)
+    pushed = lean(np.array(line), scores.copy()) - scores
+    likely = {w for w, t in words.items() if raw[t] >= LEAN_FLOOR}
+    assert "night" in likely and likely != set(words), {w: float(raw[t]) for w, t in words.items()}
+    assert {w for w, t in words.items() if pushed[t] > ENDING_LEAN - 0.01} == likely
+
+
+@pytest.mark.slow
 def test_embedded_model_stops_once_until_holds(local_model):
     from assistant.llm import ChatTextGenerator
     from assistant.timing import MODEL_CLOCK

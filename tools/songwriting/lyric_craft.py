@@ -133,7 +133,7 @@ def plan_song(writer: _Writer, title: str | None) -> SongPlan:
     """Ask for the title, hook and images in a fixed form; anything missing is filled in later."""
     reply = writer.ask("lyrics_plan.md", max_tokens=56, temperature=0.7,
                        title_rule=f', use "{title}"' if title else "")
-    fields = {m.group(1).lower(): m.group(2).strip().strip("\"“”*")
+    fields = {m.group(1).lower(): m.group(2).strip().strip("\"“”*,;")
               for m in re.finditer(r"^\W*(title|hook|images)\W*:\s*(.+)$", reply, re.IGNORECASE | re.MULTILINE)}
     fields = {k: "" if "(" in v else v for k, v in fields.items()}  # a model echoing the form's hints
     images = tuple(w.strip(" .\"") for w in fields.get("images", "").split(",") if w.strip(" .\""))[:5]

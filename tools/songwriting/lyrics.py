@@ -106,7 +106,7 @@ _REPEAT = re.compile(r"^[\[(]?\s*repeat\s+(?:the\s+)?(chorus|refrain|hook)\b.*$"
 # Chatter is matched narrowly: lyrics may well say "I hope" or "let me know".
 _CHATTER = re.compile(
     r"^(sure|certainly|of course|absolutely|here(?:'s| is| are))\b"
-    r"|\b(this song|these lyrics|the lyrics|let me know if|feel free to|hope you (?:enjoy|like)|any changes)\b",
+    r"|\b(this song|these lyrics|the lyrics|these lines could|let me know if|feel free to|hope you (?:enjoy|like)|any changes)\b",
     re.IGNORECASE,
 )
 

@@ -91,6 +91,14 @@ def test_a_plan_without_a_hook_takes_the_hook_and_title_from_the_chorus():
     assert _texts(lyrics.sections[1])[0] == "Carry me home, carry me home tonight"
 
 
+def test_a_planned_hook_in_quotes_with_a_comma_after_is_sung_without_them():
+    plan = 'Title: Still Young\nHook: "In my heart, I\'m still young and strong",\nImages: stairs, noise, friends'
+    llm = ScriptedTextGenerator([plan, "[Chorus]\nThe city hums below my window\nMy friends are waiting down below\n"])
+    lyrics = write_lyrics(LyricsBrief(prompt="growing up"), llm, structure=("Chorus",),
+                          options=CraftOptions(max_fixes=0))
+    assert _texts(lyrics.sections[0])[0] == "In my heart, I'm still young and strong"
+
+
 def test_a_given_title_wins():
     lyrics = write_lyrics(LyricsBrief(prompt="leaving home", title="Gravel Roads"),
                           ScriptedTextGenerator(list(WHOLE_SONG)), structure=("Chorus",))

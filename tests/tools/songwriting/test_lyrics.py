@@ -129,6 +129,12 @@ def test_lyric_lines_that_look_like_chatter_are_kept_and_notes_after_the_song_ar
         "I hope you find your way back home", "The song of the sea is calling", "Let me know you're there"]
 
 
+def test_a_model_talking_about_its_lines_is_not_sung():
+    lyrics = parse_lyrics("[Verse]\nThese lines could be part of the same song\nThe apartment hums at night\n"
+                          "Every window full of light\n", from_model=True)
+    assert [ln.text for ln in lyrics.sections[0].lines] == ["The apartment hums at night", "Every window full of light"]
+
+
 def test_one_section_is_rewritten_with_the_rest_of_the_song_in_view():
     song = parse_lyrics(CHATTY_REPLY)
     llm = ScriptedTextGenerator(["Sure!\n[Verse 2]\nThe station clock is ticking slow\nA paper ticket, nowhere to go\n"
