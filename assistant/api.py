@@ -111,6 +111,8 @@ class Assistant:
         self._memory = None
         self._tools: list = []
         self._build_lock = threading.Lock()
+        self._turns = 0                     # turns running in this process (a read-ahead gives way to them)
+        self._turns_lock = threading.Lock()
 
     # -- lazily built parts -------------------------------------------------
     @property
@@ -166,18 +168,39 @@ class Assistant:
 
     def read_ahead(self, thread_id: str, stop: Callable[[], bool] | None = None) -> int:
         """On the embedded model, read the thread's next prompt up to its next message now (the system prompt,
-        what the conversation made, the turns so far), so that the next decision reads only that message. A
-        server calls it after each reply, while the person reads; elsewhere it does nothing. Returns the
-        tokens read. ``stop`` says a message is waiting: reading stops early and the message goes first."""
+        what the conversation made, the turns so far), so that the next decision reads only that message. The
+        servers and bots call it after each reply, while the person reads; elsewhere it does nothing. Reading
+        stops early, and the message goes first, once a turn starts in this process or ``stop`` says one is
+        waiting. Returns the tokens read."""
         if not is_embedded(self.chat_model):
             return 0
+
+        def give_way() -> bool:
+            return self._turns > 0 or (stop is not None and stop())
+
         from assistant.agent import system_prompt
 
         agent = self._get_agent()
         messages = agent.get_state({"configurable": {"thread_id": thread_id}}).values.get("messages", [])
         remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
         return self.chat_model.read_ahead(
-            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools, stop)
+            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools, give_way)
+
+    def read_ahead_in_background(self, thread_id: str) -> threading.Thread | None:
+        """:meth:`read_ahead` on a thread of its own (a bot or the web page, after posting a reply); None when
+        there is nothing to read ahead (a model behind a server). A failure only costs that time later."""
+        if not is_embedded(self.chat_model):
+            return None
+
+        def work() -> None:
+            try:
+                self.read_ahead(thread_id)
+            except Exception:
+                log.warning("could not read ahead for thread %s", thread_id, exc_info=True)
+
+        worker = threading.Thread(target=work, name=f"read-ahead-{thread_id}", daemon=True)
+        worker.start()
+        return worker
 
     # -- conversation -------------------------------------------------------
     def chat(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Reply:
@@ -191,6 +214,15 @@ class Assistant:
 
     def stream(self, text: str, thread_id: str = "default", attachments: Sequence[str | Path] = ()) -> Iterator[Event]:
         """Like :meth:`chat`, yielding progress events as tools start and finish; the last event is the reply."""
+        with self._turns_lock:
+            self._turns += 1
+        try:
+            yield from self._stream(text, thread_id, attachments)
+        finally:
+            with self._turns_lock:
+                self._turns -= 1
+
+    def _stream(self, text: str, thread_id: str, attachments: Sequence[str | Path]) -> Iterator[Event]:
         content = _with_attachments(text, attachments)
         remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
         messages = ([remembered] if remembered else []) + [HumanMessage(content)]

@@ -216,6 +216,7 @@ class BotCore:
             if rendered.song_folder is not None and known:
                 await self._remember(known, request.thread_id, rendered.song_folder)
             message_id = await surface.reply(rendered)
+            self.assistant.read_ahead_in_background(request.thread_id)   # while the person reads the reply
             if rendered.song_folder is not None and message_id and message_id != known:
                 await self._remember(message_id, request.thread_id, rendered.song_folder)
         except AssistantError as exc:

@@ -91,6 +91,7 @@ class WebChat:
                 view.apply(event)
                 yield session.messages + view.messages(), cleared, session
             shown = view.messages()
+            self.assistant.read_ahead_in_background(session.thread_id)   # while the person reads the reply
         except (AssistantError, ToolError) as exc:
             shown = view.messages() + [_error(str(exc))]
         except Exception as exc:  # a bug, not the person's doing: say so, keep the page alive

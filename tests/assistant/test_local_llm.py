@@ -437,6 +437,10 @@ def test_a_thread_read_ahead_leaves_only_the_next_message_to_read(tmp_path):
     asked = []
     stopped = assistant.read_ahead("ahead", stop=lambda: asked.append(1) or len(asked) > 1)
     assert stopped == READ_AHEAD_CHUNK          # a message came in after the first chunk: reading gave way
+    other = assistant.stream("hello", thread_id="elsewhere")
+    next(other)                                 # a turn under way in this process (a bot's other thread) ...
+    assert assistant.read_ahead("ahead") == 0   # ... goes first: nothing read
+    list(other)
     read = stopped + assistant.read_ahead("ahead")
     assert read > 30, read                      # the state message and the first turn, at least
     second = assistant.chat("hello, what can you do?", thread_id="ahead")

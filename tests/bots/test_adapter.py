@@ -238,6 +238,34 @@ def test_the_assistant_runs_off_the_event_loop(tmp_path):
     assert watch.ticks > 20 and watch.max_lag < 0.5  # a blocked loop would lag by the whole 1 s call
 
 
+def test_after_a_reply_is_posted_the_thread_is_read_ahead_and_not_after_a_failure(tmp_path, monkeypatch):
+    """While the person reads the reply, the next prompt is read ahead (a no-op off the embedded model)."""
+    said: list[str] = []
+
+    class Recorder:
+        limits = DISCORD
+        answer_id = None
+
+        async def progress(self, text):
+            pass
+
+        async def reply(self, rendered):
+            said.append("reply")
+
+        async def error(self, text):
+            said.append("error")
+
+    async def scenario():
+        core = BotCore(make_assistant(tmp_path / "home"), bot_settings(), "discord")
+        monkeypatch.setattr(core.assistant, "read_ahead_in_background", lambda thread: said.append(f"ahead {thread}"))
+        await core.answer(ChatRequest("hello", "discord:7", "u", "g"), Recorder())
+        await core.answer(ChatRequest("crash now", "discord:7", "u", "g"), Recorder())
+        core.close()
+
+    asyncio.run(scenario())
+    assert said == ["reply", "ahead discord:7", "error"]
+
+
 # -- feedback --------------------------------------------------------------------------
 def test_ratings_are_stored_with_the_songs_chords(tmp_path):
     folder, _ = song_folder(tmp_path)

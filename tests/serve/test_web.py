@@ -208,3 +208,22 @@ def test_serve_web_refuses_other_interfaces_unless_asked(home):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert "pass --allow-remote to listen on 0.0.0.0" in done.stderr
+
+
+def test_after_a_reply_the_page_reads_the_thread_ahead_and_not_after_bad_input(home, monkeypatch):
+    """While the person reads the reply, the next prompt is read ahead (a no-op off the embedded model)."""
+    from types import SimpleNamespace
+
+    from serve.web import WebChat
+
+    chat = WebChat(web_assistant(home), WebOptions())
+    ahead: list[str] = []
+    monkeypatch.setattr(chat.assistant, "read_ahead_in_background", ahead.append)
+    request = SimpleNamespace(session_hash="tab-1")
+    *_, (messages, _, session) = chat.answer({"text": "render C G Am F on piano"}, None, request)
+    assert ahead == [session.thread_id]
+    assert any("render C G Am F on piano" in str(m.content) for m in messages if m.role == "assistant")
+    notes = home / "notes.txt"
+    notes.write_text("not music")
+    *_, (messages, _, _) = chat.answer({"text": "", "files": [str(notes)]}, session, request)
+    assert ahead == [session.thread_id] and "notes.txt" in str(messages[-1].content)
