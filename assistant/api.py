@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -111,7 +111,7 @@ class Assistant:
         self._memory = None
         self._tools: list = []
         self._build_lock = threading.Lock()
-        self._turns = 0                     # turns running in this process (a read-ahead gives way to them)
+        self._turns = 0                     # see turns_running
         self._turns_lock = threading.Lock()
 
     # -- lazily built parts -------------------------------------------------
@@ -166,28 +166,31 @@ class Assistant:
 
         warm_up_lyrics(self.text_generator if embedded else None)
 
-    def read_ahead(self, thread_id: str, stop: Callable[[], bool] | None = None) -> int:
+    @property
+    def turns_running(self) -> int:
+        """Turns under way in this process (a read-ahead gives way to them)."""
+        return self._turns
+
+    def read_ahead(self, thread_id: str) -> int:
         """On the embedded model, read the thread's next prompt up to its next message now (the system prompt,
         what the conversation made, the turns so far), so that the next decision reads only that message. The
-        servers and bots call it after each reply, while the person reads; elsewhere it does nothing. Reading
-        stops early, and the message goes first, once a turn starts in this process or ``stop`` says one is
-        waiting. Returns the tokens read."""
+        agent server, the web page and the bots call it after each reply (:meth:`read_ahead_in_background`),
+        while the person reads; elsewhere it does nothing. Reading stops early, and the message goes first, once
+        a turn starts in this process. Returns the tokens read."""
         if not is_embedded(self.chat_model):
             return 0
-
-        def give_way() -> bool:
-            return self._turns > 0 or (stop is not None and stop())
-
         from assistant.agent import system_prompt
 
         agent = self._get_agent()
         messages = agent.get_state({"configurable": {"thread_id": thread_id}}).values.get("messages", [])
         remembered = state_message(ThreadStates(self.settings.memory_db).get(thread_id))
         return self.chat_model.read_ahead(
-            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools, give_way)
+            [SystemMessage(system_prompt()), *messages, *([remembered] if remembered else [])], self._tools,
+            stop=lambda: self.turns_running > 0)
 
     def read_ahead_in_background(self, thread_id: str) -> threading.Thread | None:
-        """:meth:`read_ahead` on a thread of its own (a bot or the web page, after posting a reply); None when
+        """:meth:`read_ahead` on a thread of its own (after a reply is out: the agent server, the web page, the
+        bots); None when
         there is nothing to read ahead (a model behind a server). A failure only costs that time later."""
         if not is_embedded(self.chat_model):
             return None

@@ -18,7 +18,6 @@ This module's client half imports only the standard library, so that ``ask`` sta
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
@@ -135,33 +134,18 @@ class AgentServer(ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(24)
         self.settings_key = settings_key(assistant.settings)
         self.turn_lock = threading.Lock()
-        self.waiting = 0                    # turns queued behind the one running (read under _count_lock)
-        self._count_lock = threading.Lock()
+        self._ahead: threading.Thread | None = None
         self.address_file = Path(assistant.settings.home_dir) / ADDRESS_FILE
 
-    @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
-        """One turn at a time; while a turn waits here, a read-ahead in progress stops early."""
-        with self._count_lock:
-            self.waiting += 1
-        try:
-            self.turn_lock.acquire()
-        finally:
-            with self._count_lock:
-                self.waiting -= 1
-        try:
-            yield
-        finally:
-            self.turn_lock.release()
+    def busy(self) -> bool:
+        """Answering a message, or reading a thread ahead for the next one."""
+        return self.turn_lock.locked() or (self._ahead is not None and self._ahead.is_alive())
 
     def read_ahead(self, thread: str) -> None:
-        """While the person reads the reply, read the thread's next prompt up to its next message
-        (:meth:`assistant.api.Assistant.read_ahead`), giving way to a message that comes in meanwhile; a
-        failure there only costs that time later."""
-        try:
-            self.assistant.read_ahead(thread, stop=lambda: self.waiting > 0)
-        except Exception:
-            log.warning("agent server: could not read ahead for thread %s", thread, exc_info=True)
+        """While the person reads the reply, read the thread's next prompt up to its next message, in the
+        background (:meth:`assistant.api.Assistant.read_ahead_in_background`): a message that comes in meanwhile
+        starts a turn, and the reading gives way to it."""
+        self._ahead = self.assistant.read_ahead_in_background(thread)
 
     def publish(self) -> None:
         """Write the address file (this user only), replacing one a server that is gone left behind."""
@@ -208,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": "not found"})
         elif self._authorised():
             self._send_json(200, {"pid": os.getpid(), "settings": self.server.settings_key,
-                                  "busy": self.server.turn_lock.locked()})
+                                  "busy": self.server.busy()})
 
     def do_POST(self) -> None:
         if self.path != "/ask":
@@ -225,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()
-        with self.server.turn():
+        with self.server.turn_lock:
             for event in answer(self.server.assistant, text, thread, files):
                 self._write_line(event)
             self.server.read_ahead(thread)

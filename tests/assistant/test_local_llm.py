@@ -434,9 +434,11 @@ def test_a_thread_read_ahead_leaves_only_the_next_message_to_read(tmp_path):
     assistant = Assistant(_home_with_the_machines_prompt_states(tmp_path))
     first = assistant.chat("play C G Am F on piano", thread_id="ahead")
     assert [s.name for s in first.steps] == ["render_music"]
-    asked = []
-    stopped = assistant.read_ahead("ahead", stop=lambda: asked.append(1) or len(asked) > 1)
-    assert stopped == READ_AHEAD_CHUNK          # a message came in after the first chunk: reading gave way
+    asked = []                                  # a turn starts after the first chunk: reading gives way
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Assistant, "turns_running", property(lambda self: asked.append(1) or len(asked) - 1))
+        stopped = assistant.read_ahead("ahead")
+    assert stopped == READ_AHEAD_CHUNK
     other = assistant.stream("hello", thread_id="elsewhere")
     next(other)                                 # a turn under way in this process (a bot's other thread) ...
     assert assistant.read_ahead("ahead") == 0   # ... goes first: nothing read

@@ -57,20 +57,25 @@ def test_a_message_sent_to_the_server_runs_its_tools_and_streams_the_reply(runni
 
 
 def test_a_message_that_comes_in_during_a_read_ahead_stops_it_and_goes_first(running, monkeypatch):
-    """After a reply the server reads the thread's next prompt ahead; a message sent meanwhile does not wait
-    for all of it: the read-ahead is told to stop and the message is answered."""
+    """After a reply the server reads the thread's next prompt ahead in the background (the scripted model has
+    no prompt to read: a slow stand-in that gives way as the real one does, once a turn is running); a message
+    sent meanwhile does not wait for it, and the reading stops."""
     _, assistant = running
     reading, ended = threading.Event(), []
 
-    def slow_read_ahead(thread, stop=None):         # the first would take 30 s unless told to stop; then 1 s
-        reading.set()
-        started, length = time.monotonic(), 1 if ended else 30
-        while time.monotonic() - started < length and not stop():
-            time.sleep(0.01)
-        ended.append(time.monotonic() - started)
-        return 0
+    def slow_read_ahead(thread):                    # the first would take 30 s unless a turn starts; then 1 s
+        def work():
+            reading.set()
+            started, length = time.monotonic(), 1 if ended else 30
+            while time.monotonic() - started < length and not assistant.turns_running:
+                time.sleep(0.01)
+            ended.append(time.monotonic() - started)
 
-    monkeypatch.setattr(assistant, "read_ahead", slow_read_ahead)
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        return worker
+
+    monkeypatch.setattr(assistant, "read_ahead_in_background", slow_read_ahead)
     address = find_server(assistant.settings)
     assert list(ask_server(address, "render C G Am F on piano", [], "t5"))[-1]["kind"] == "reply"
     assert reading.wait(5) and server_busy(address)     # reading ahead counts as busy
