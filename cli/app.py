@@ -60,7 +60,9 @@ def _show(events, backend: str, timings: bool) -> None:
                     console.print(event["display"], highlight=False, markup=False, soft_wrap=True)
                 status.update("thinking…")
             elif event["kind"] == "error":
-                fail(event["message"] if event["fixable"] else f"the bandmate agent server failed: {event['message']}")
+                fail(event["message"] if event["fixable"] else
+                     f"The bandmate agent server failed on this message ({event['message']}); its log has the "
+                     "details. Try again, or ask with --local.")
             elif event["kind"] == "reply":
                 reply = event
     if reply is None:
