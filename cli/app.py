@@ -61,8 +61,8 @@ def _show(events, backend: str, timings: bool) -> None:
                 status.update("thinking…")
             elif event["kind"] == "error":
                 fail(event["message"] if event["fixable"] else
-                     f"The bandmate agent server failed on this message ({event['message']}); its log has the "
-                     "details. Try again, or ask with --local.")
+                     f"The bandmate agent server failed on this message ({event['message']}); try again, or ask "
+                     "with --local (the server's log has the details).")
             elif event["kind"] == "reply":
                 reply = event
     if reply is None:
